@@ -1,0 +1,121 @@
+/**
+ * Where servers advertise what they support: disco#info of the domain, of the
+ * account's bare JID, of components found by disco#items, and stream features
+ * (including the SASL2 <inline/> list). Pure functions of the probe.
+ */
+import parse from "@xmpp/xml/lib/parse.js";
+import type { Element } from "@xmpp/xml";
+import type { DiscoInfo, Identity } from "../probe/disco.js";
+import type { FeatureSnapshot } from "../session/stream.js";
+import type { CheckContext, CheckOutcome, Evidence } from "./types.js";
+
+export type DiscoPlace = "domain" | "account" | "components";
+
+export interface Found {
+  looked: string;
+  foundAt: string[];
+  searched: string[];
+}
+
+function hasIdentity(info: DiscoInfo, identity?: Partial<Identity>): boolean {
+  if (!identity) return true;
+  return info.identities.some(
+    (i) => (!identity.category || i.category === identity.category) && (!identity.type || i.type === identity.type),
+  );
+}
+
+/** Entities among `at` whose disco#info lists `feature` (and, for components, carry `identity`). */
+export function findDiscoFeature(
+  ctx: CheckContext,
+  feature: string,
+  at: DiscoPlace[],
+  identity?: Partial<Identity>,
+): Found {
+  const places: { label: string; info: DiscoInfo }[] = [];
+  for (const place of at) {
+    if (place === "domain") places.push({ label: `disco#info of ${ctx.probe.domain.jid}`, info: ctx.probe.domain });
+    if (place === "account") places.push({ label: `disco#info of ${ctx.probe.account.jid}`, info: ctx.probe.account });
+    if (place === "components") {
+      for (const c of ctx.probe.components) {
+        if (hasIdentity(c, identity)) places.push({ label: `disco#info of ${c.jid}`, info: c });
+      }
+    }
+  }
+  return {
+    looked: feature,
+    foundAt: places.filter((p) => p.info.features.includes(feature)).map((p) => p.label),
+    searched: places.map((p) => p.label + (p.info.error ? ` (error: ${p.info.error})` : "")),
+  };
+}
+
+/** Components (disco#items entries) with the given identity. */
+export function componentsWith(ctx: CheckContext, identity: Partial<Identity>): DiscoInfo[] {
+  return ctx.probe.components.filter((c) => hasIdentity(c, identity));
+}
+
+export type FeatureStage = "before-auth" | "after-auth";
+
+/** The stream features the server sent at `stage`. */
+export function featuresAt(snapshots: FeatureSnapshot[], stage: FeatureStage): FeatureSnapshot | undefined {
+  if (stage === "after-auth") return snapshots.find((s) => s.stage === "after-auth");
+  return [...snapshots].reverse().find((s) => s.stage !== "after-auth");
+}
+
+/**
+ * Looks for a stream feature, possibly nested: [{sasl2 authentication}, {inline}, {bind}]
+ * finds Bind2 inside SASL2's inline features.
+ */
+export function findStreamFeature(
+  ctx: CheckContext,
+  path: { name: string; ns?: string }[],
+  stage: FeatureStage,
+): Found & { element?: Element } {
+  const snapshot = featuresAt(ctx.probe.streamFeatures, stage);
+  const looked = path.map((p) => `<${p.name}${p.ns ? ` xmlns='${p.ns}'` : ""}/>`).join(" in ");
+  const label = `stream features ${snapshot?.stage ?? stage}`;
+  if (!snapshot) return { looked, foundAt: [], searched: [] };
+  let el: Element | undefined = parse(snapshot.xml);
+  for (const step of [...path]) {
+    el = el?.getChildElements().find((c) => c.getName() === step.name && (!step.ns || c.getNS() === step.ns));
+  }
+  return { looked, foundAt: el ? [label] : [], searched: [label], ...(el ? { element: el } : {}) };
+}
+
+export function advertisementEvidence(found: Found): Evidence {
+  return { type: "advertisement", ...found };
+}
+
+/** pass when advertised, na ("not offered") when not: what an advertisement check concludes. */
+export function advertisedOutcome(what: string, ...found: Found[]): CheckOutcome {
+  const yes = found.some((f) => f.foundAt.length > 0);
+  const where = found.flatMap((f) => f.foundAt);
+  return {
+    verdict: yes ? "pass" : "na",
+    advertised: yes,
+    works: null,
+    summary: yes ? `${what} is advertised (${where.join("; ")})` : `${what} is not advertised`,
+    evidence: found.map(advertisementEvidence),
+  };
+}
+
+/** Checks a disco feature at the given places and concludes. */
+export function discoAdvertised(
+  ctx: CheckContext,
+  what: string,
+  feature: string,
+  at: DiscoPlace[],
+  identity?: Partial<Identity>,
+): CheckOutcome {
+  return advertisedOutcome(what, findDiscoFeature(ctx, feature, at, identity));
+}
+
+/** For specs no advertisement can show: an honest "not determined yet", never a made-up pass. */
+export function notDeterminedYet(reason: string): CheckOutcome {
+  return {
+    verdict: "skip",
+    advertised: null,
+    works: null,
+    summary: `not determined yet: ${reason}`,
+    evidence: [{ type: "note", text: reason }],
+  };
+}

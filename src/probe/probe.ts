@@ -1,0 +1,93 @@
+/**
+ * The probe: everything a server says about itself to a logged-in client.
+ * Gathers facts only; checks judge them.
+ */
+import { xml } from "@xmpp/xml";
+import type { Session } from "../session/login.js";
+import type { FeatureSnapshot, TlsInfo } from "../session/stream.js";
+import { discoInfo, discoItems, type DataForm, type DiscoInfo } from "./disco.js";
+
+export const NS_VERSION = "jabber:iq:version";
+export const FORM_SERVERINFO = "http://jabber.org/network/serverinfo";
+export const FORM_UPLOAD = "urn:xmpp:http:upload:0";
+
+export interface ComponentInfo extends DiscoInfo {
+  name?: string;
+  node?: string;
+}
+
+export interface SoftwareVersion {
+  name?: string;
+  version?: string;
+  os?: string;
+  error?: string;
+}
+
+export interface ProbeResult {
+  domain: DiscoInfo;
+  /** disco#info of the account's bare JID (PEP, MAM, push live here on many servers). */
+  account: DiscoInfo;
+  /** disco#items of the domain, each with its own disco#info. */
+  components: ComponentInfo[];
+  componentsError?: string;
+  software: SoftwareVersion;
+  /** XEP-0157 addresses from the serverinfo form, by field name. */
+  contactAddresses: Record<string, string[]>;
+  /** XEP-0363 §8 max-file-size of the first upload service, in bytes. */
+  uploadMaxFileSize?: number;
+  /** Stream features per stream (re)start: initial, after-starttls, after-auth. */
+  streamFeatures: FeatureSnapshot[];
+  tls: TlsInfo | null;
+  sasl: { offered: string[]; used: string };
+  jid: string;
+}
+
+export function findForm(forms: DataForm[], formType: string): DataForm | undefined {
+  return forms.find((f) => f.formType === formType);
+}
+
+export async function softwareVersion(session: Session, to: string): Promise<SoftwareVersion> {
+  try {
+    const result = await session.stream.iq(xml("iq", { type: "get", to }, xml("query", { xmlns: NS_VERSION })));
+    const q = result.getChild("query", NS_VERSION);
+    const pick = (n: string) => q?.getChildText(n)?.trim() || undefined;
+    return { name: pick("name"), version: pick("version"), os: pick("os") };
+  } catch (err) {
+    return { error: err instanceof Error ? err.message : String(err) };
+  }
+}
+
+export async function probe(session: Session, domain: string): Promise<ProbeResult> {
+  const bare = session.jid.split("/")[0]!;
+  const [domainInfo, account, items, software] = await Promise.all([
+    discoInfo(session.stream, domain),
+    discoInfo(session.stream, bare),
+    discoItems(session.stream, domain),
+    softwareVersion(session, domain),
+  ]);
+  const components = await Promise.all(
+    items.items
+      .filter((item) => !item.node)
+      .map(async (item): Promise<ComponentInfo> => ({
+        ...(await discoInfo(session.stream, item.jid)),
+        ...(item.name ? { name: item.name } : {}),
+      })),
+  );
+  const contact = findForm(domainInfo.forms, FORM_SERVERINFO)?.fields ?? {};
+  const upload = components
+    .map((c) => findForm(c.forms, FORM_UPLOAD)?.fields["max-file-size"]?.[0])
+    .find((v) => v !== undefined);
+  return {
+    domain: domainInfo,
+    account,
+    components,
+    ...(items.error ? { componentsError: items.error } : {}),
+    software,
+    contactAddresses: Object.fromEntries(Object.entries(contact).filter(([, v]) => v.length > 0)),
+    ...(upload !== undefined && Number.isFinite(Number(upload)) ? { uploadMaxFileSize: Number(upload) } : {}),
+    streamFeatures: [...session.stream.featureLog],
+    tls: session.stream.tlsInfo,
+    sasl: { offered: session.offeredMechanisms, used: session.mechanism },
+    jid: session.jid,
+  };
+}

@@ -1,0 +1,76 @@
+/**
+ * The report JSON: the contract between a run and every reporter, and what
+ * list publishers build on. Its JSON Schema is reports/report.schema.json;
+ * change both together and bump REPORT_VERSION on incompatible changes.
+ */
+import type { Evidence, Level, SpecRef, Verdict } from "../checks/types.js";
+import type { ProbeResult } from "../probe/probe.js";
+import type { SuiteScore } from "../scoring/score.js";
+import type { TrafficTotals } from "../session/traffic.js";
+
+export const REPORT_VERSION = 1;
+
+export interface CheckResult {
+  id: string;
+  spec: SpecRef;
+  level: Level;
+  title: string;
+  requirement: string;
+  verdict: Verdict;
+  advertised: boolean | null;
+  works: boolean | null;
+  summary: string;
+  durationMs: number;
+  evidence: Evidence[];
+}
+
+export interface SpecSummary {
+  advertised: boolean | null;
+  works: boolean | null;
+  verdict: Verdict;
+}
+
+export interface RunError {
+  step: string;
+  kind: string;
+  message: string;
+  condition?: string;
+}
+
+export interface Report {
+  reportVersion: typeof REPORT_VERSION;
+  tool: { name: "xepcheck"; version: string };
+  startedAt: string;
+  finishedAt: string;
+  durationMs: number;
+  /** How the run was configured; never a password. */
+  settings: {
+    tls: "starttls" | "direct";
+    host?: string;
+    port?: number;
+    insecure: boolean;
+    ca?: string;
+    register: boolean;
+    timeoutMs: number;
+    suites: string[];
+    only: string[];
+    skip: string[];
+  };
+  target: {
+    domain: string;
+    /** The account the checks ran as (a throw-away one with --register). */
+    account: string;
+    /** Where we actually connected. */
+    endpoint?: { host: string; port: number };
+    software: { name?: string; version?: string; os?: string } | null;
+  };
+  /** Everything the probe gathered, so a report can be re-judged offline. */
+  probe: ProbeResult | null;
+  checks: CheckResult[];
+  /** Per spec ("XEP-0313"): advertised, works and the combined verdict of its checks. */
+  specs: Record<string, SpecSummary>;
+  suites: SuiteScore[];
+  traffic: TrafficTotals;
+  /** Problems of the run itself (could not connect, log in, clean up). */
+  errors: RunError[];
+}

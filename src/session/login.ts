@@ -1,0 +1,166 @@
+/**
+ * The login flow of RFC 6120: open, STARTTLS, SASL, restart, bind.
+ * Each step runs under the stream's deadline and records its features.
+ */
+import { xml, type Element } from "@xmpp/xml";
+import { SessionError } from "./errors.js";
+import { SCRAM_MECHANISMS, ScramClient, ScramError } from "./scram.js";
+import { NS_TLS, XmppStream, type StreamOptions } from "./stream.js";
+
+export const NS_SASL = "urn:ietf:params:xml:ns:xmpp-sasl";
+export const NS_BIND = "urn:ietf:params:xml:ns:xmpp-bind";
+export const NS_SESSION = "urn:ietf:params:xml:ns:xmpp-session";
+
+/** Strongest first. PLAIN is used only over TLS, and TLS is all we speak. */
+export const MECHANISM_PREFERENCE = ["SCRAM-SHA-512", "SCRAM-SHA-256", "SCRAM-SHA-1", "PLAIN"];
+
+export interface Credentials {
+  /** Local part of the account JID. */
+  username: string;
+  password: string;
+}
+
+export type ConnectOptions = Omit<StreamOptions, "from">;
+
+export interface LoginOptions extends ConnectOptions {
+  credentials: Credentials;
+  resource?: string;
+  /** Restrict or reorder the mechanisms tried (default MECHANISM_PREFERENCE). */
+  mechanisms?: string[];
+}
+
+export interface Session {
+  stream: XmppStream;
+  /** Full JID assigned by the server. */
+  jid: string;
+  mechanism: string;
+  offeredMechanisms: string[];
+}
+
+/** Opens a stream and makes it TLS-protected (STARTTLS unless direct TLS). */
+export async function connectSecure(options: ConnectOptions & { from?: string }): Promise<XmppStream> {
+  const stream = await XmppStream.open(options);
+  try {
+    if (!stream.isSecure) {
+      if (!stream.features.getChild("starttls", NS_TLS)) {
+        throw new SessionError(
+          "tls",
+          "starttls",
+          "the server does not offer STARTTLS; xepcheck never authenticates without TLS",
+        );
+      }
+      await stream.startTls();
+    }
+    return stream;
+  } catch (err) {
+    stream.destroy();
+    throw err;
+  }
+}
+
+export function offeredMechanisms(features: Element): string[] {
+  return (
+    features
+      .getChild("mechanisms", NS_SASL)
+      ?.getChildren("mechanism")
+      .map((m) => m.text().trim()) ?? []
+  );
+}
+
+export function chooseMechanism(offered: string[], preference = MECHANISM_PREFERENCE): string | undefined {
+  return preference.find((m) => offered.includes(m));
+}
+
+export async function login(options: LoginOptions): Promise<Session> {
+  const { credentials } = options;
+  const bare = `${credentials.username}@${options.domain}`;
+  const stream = await connectSecure({ ...options, from: bare });
+  try {
+    const offered = offeredMechanisms(stream.features);
+    const mechanism = chooseMechanism(offered, options.mechanisms);
+    if (!mechanism) {
+      throw new SessionError(
+        "auth",
+        "sasl",
+        `no usable SASL mechanism: the server offers ${offered.join(", ") || "none"}`,
+      );
+    }
+    await authenticate(stream, mechanism, credentials);
+    await stream.restart("after-auth");
+    stream.jid = await bind(stream, options.resource ?? `xepcheck-${Math.random().toString(36).slice(2, 8)}`);
+    await establishLegacySession(stream);
+    return { stream, jid: stream.jid, mechanism, offeredMechanisms: offered };
+  } catch (err) {
+    stream.destroy();
+    throw err;
+  }
+}
+
+/** RFC 6120 §6: one SASL exchange with the chosen mechanism. */
+export async function authenticate(stream: XmppStream, mechanism: string, credentials: Credentials): Promise<void> {
+  const isSasl = (el: Element) => el.getNS() === NS_SASL;
+  const b64 = (s: string) => Buffer.from(s, "utf8").toString("base64");
+  const unb64 = (el: Element) => Buffer.from(el.text(), "base64").toString("utf8");
+  const failed = (el: Element): never => {
+    const condition = el.getChildElements().find((c) => c.getName() !== "text")?.getName() ?? "failure";
+    const text = el.getChildText("text");
+    throw new SessionError(
+      "auth",
+      "sasl",
+      `authentication as ${credentials.username} with ${mechanism} failed: ${condition}${text ? ` (${text})` : ""}`,
+      condition,
+    );
+  };
+
+  const hash = SCRAM_MECHANISMS[mechanism];
+  if (!hash) {
+    const answer = await stream.request(
+      xml("auth", { xmlns: NS_SASL, mechanism }, b64(`\0${credentials.username}\0${credentials.password}`)),
+      isSasl,
+      "sasl",
+    );
+    if (!answer.is("success")) failed(answer);
+    return;
+  }
+
+  const scram = new ScramClient(hash, credentials.username, credentials.password);
+  const challenge = await stream.request(xml("auth", { xmlns: NS_SASL, mechanism }, b64(scram.clientFirst())), isSasl, "sasl");
+  if (!challenge.is("challenge")) failed(challenge);
+  try {
+    const final = await scram.clientFinal(unb64(challenge));
+    let answer = await stream.request(xml("response", { xmlns: NS_SASL }, b64(final)), isSasl, "sasl");
+    if (answer.is("challenge")) {
+      // Some servers send server-final as a challenge and expect an empty response.
+      scram.verifyServerFinal(unb64(answer));
+      answer = await stream.request(xml("response", { xmlns: NS_SASL }), isSasl, "sasl");
+      if (!answer.is("success")) failed(answer);
+      return;
+    }
+    if (!answer.is("success")) failed(answer);
+    scram.verifyServerFinal(unb64(answer));
+  } catch (err) {
+    if (err instanceof ScramError) throw new SessionError("auth", "sasl", `${mechanism}: ${err.message}`);
+    throw err;
+  }
+}
+
+/** RFC 6120 §7: bind a resource and return the full JID. */
+export async function bind(stream: XmppStream, resource: string): Promise<string> {
+  if (!stream.features.getChild("bind", NS_BIND)) {
+    throw new SessionError("protocol", "bind", "the server offers no resource binding after authentication");
+  }
+  const result = await stream.iq(
+    xml("iq", { type: "set" }, xml("bind", { xmlns: NS_BIND }, xml("resource", {}, resource))),
+    "bind",
+  );
+  const jid = result.getChild("bind", NS_BIND)?.getChildText("jid");
+  if (!jid) throw new SessionError("protocol", "bind", "the bind result carries no JID");
+  return jid;
+}
+
+/** RFC 3921's session establishment, only where a server still requires it. */
+async function establishLegacySession(stream: XmppStream): Promise<void> {
+  const session = stream.features.getChild("session", NS_SESSION);
+  if (!session || session.getChild("optional")) return;
+  await stream.iq(xml("iq", { type: "set" }, xml("session", { xmlns: NS_SESSION })), "session");
+}

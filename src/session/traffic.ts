@@ -1,0 +1,30 @@
+/** Counts what a run costs a server: stanzas, bytes and the round trips we waited for. */
+export interface TrafficTotals {
+  stanzasIn: number;
+  stanzasOut: number;
+  bytesIn: number;
+  bytesOut: number;
+  /** Exchanges where the client sent something and waited for the answer (incl. TCP and TLS handshakes). */
+  roundTrips: number;
+}
+
+export class TrafficMeter implements TrafficTotals {
+  stanzasIn = 0;
+  stanzasOut = 0;
+  bytesIn = 0;
+  bytesOut = 0;
+  roundTrips = 0;
+
+  /** Meters that also feed a parent (a session's meter feeds the run's). */
+  constructor(private readonly parent?: TrafficMeter) {}
+
+  add(field: keyof TrafficTotals, n = 1): void {
+    this[field] += n;
+    this.parent?.add(field, n);
+  }
+
+  totals(): TrafficTotals {
+    const { stanzasIn, stanzasOut, bytesIn, bytesOut, roundTrips } = this;
+    return { stanzasIn, stanzasOut, bytesIn, bytesOut, roundTrips };
+  }
+}

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Installs the real XMPP servers the integration tests run against:
+# Prosody 13 (+ prosody-modules) and ejabberd 24.12 from bookworm-backports.
+# Idempotent; run as root on Debian bookworm.
+set -euo pipefail
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "install.sh: must run as root (it uses apt-get)" >&2
+  exit 2
+fi
+
+src=/etc/apt/sources.list.d/debian.sources
+bp=/etc/apt/sources.list.d/xepcheck-backports.sources
+if [ ! -f "$bp" ]; then
+  if [ ! -f "$src" ]; then
+    echo "install.sh: $src not found; cannot derive the backports source" >&2
+    exit 2
+  fi
+  # Keep the first stanza of the machine's own source (its mirror and key),
+  # only switching the suite, so no host name is written here.
+  awk 'BEGIN{RS=""; ORS="\n\n"} NR==1{print; exit}' "$src" \
+    | sed -E 's/^Suites:.*/Suites: bookworm-backports/' > "$bp"
+fi
+
+need=()
+dpkg-query -W -f='${Status}' prosody 2>/dev/null | grep -q "install ok installed" || need+=(prosody)
+dpkg-query -W -f='${Status}' ejabberd 2>/dev/null | grep -q "install ok installed" || need+=(ejabberd)
+if [ ${#need[@]} -gt 0 ] || ! command -v openssl >/dev/null || [ ! -d /usr/share/prosody-modules ]; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q
+  apt-get install -y -q -t bookworm-backports --no-install-recommends \
+    prosody prosody-modules lua-unbound lua-sec lua-event lua-dbi-sqlite3 ejabberd erlang-p1-pam openssl ca-certificates
+fi
+
+# The packages start system services; the tests run their own instances.
+for s in prosody ejabberd; do
+  systemctl stop "$s" >/dev/null 2>&1 || true
+  service "$s" stop >/dev/null 2>&1 || true
+done
+pkill -x prosody >/dev/null 2>&1 || true
+pkill -f 'beam.smp.*ejabberd' >/dev/null 2>&1 || true
+
+prosody --version 2>/dev/null | head -1 || true
+dpkg-query -W -f='ejabberd ${Version}\n' ejabberd
