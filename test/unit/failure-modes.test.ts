@@ -1,0 +1,121 @@
+/**
+ * Failure paths of the built CLI against fake servers: each ends within its
+ * deadline, with the documented exit code and the step named.
+ */
+import { spawn } from "node:child_process";
+import { afterEach, describe, expect, it } from "vitest";
+import { afterHeader, startFakeServer, type FakeServer } from "../fakes/fake-server.js";
+
+const CLI = new URL("../../dist/src/cli/main.js", import.meta.url).pathname;
+
+interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  ms: number;
+}
+
+export function runCli(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
+  const started = Date.now();
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, NO_COLOR: "1", ...env } });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d) => (stdout += d));
+    child.stderr.on("data", (d) => (stderr += d));
+    child.on("close", (code) => resolve({ code, stdout, stderr, ms: Date.now() - started }));
+  });
+}
+
+let fake: FakeServer | undefined;
+afterEach(async () => {
+  await fake?.close();
+  fake = undefined;
+});
+
+const target = (port: number) => ["run", "alice@fake.test", "--host", "127.0.0.1", "--port", String(port), "--timeout", "1"];
+
+describe("a server that misbehaves", () => {
+  it("accepts TCP and says nothing: exit 3 within the deadline, naming the step", async () => {
+    fake = await startFakeServer(() => {});
+    const result = await runCli(target(fake.port), { XEPCHECK_PASSWORD: "pw" });
+    expect(result.code).toBe(3);
+    expect(result.stderr).toMatch(/step stream-open/);
+    expect(result.stderr).toMatch(/timed out after 1000 ms waiting for the server's stream header/);
+    expect(result.ms).toBeLessThan(10_000);
+    expect(fake.received[0]).toContain("<stream:stream");
+  });
+
+  it("sends a header but never its features: the stream-features step times out", async () => {
+    fake = await startFakeServer((socket) => afterHeader(socket, () => {}));
+    const result = await runCli(target(fake.port), { XEPCHECK_PASSWORD: "pw" });
+    expect(result.code).toBe(3);
+    expect(result.stderr).toMatch(/step stream-features/);
+  });
+
+  it("closes right after the stream header: exit 3, connection closed", async () => {
+    fake = await startFakeServer((socket) => afterHeader(socket, () => socket.end()));
+    const result = await runCli(target(fake.port), { XEPCHECK_PASSWORD: "pw" });
+    expect(result.code).toBe(3);
+    expect(result.stderr).toMatch(/closed/);
+  });
+
+  it("offers no STARTTLS: xepcheck refuses to authenticate in the clear", async () => {
+    fake = await startFakeServer((socket) =>
+      afterHeader(socket, () =>
+        socket.write("<stream:features><mechanisms xmlns='urn:ietf:params:xml:ns:xmpp-sasl'><mechanism>PLAIN</mechanism></mechanisms></stream:features>"),
+      ),
+    );
+    const result = await runCli(target(fake.port), { XEPCHECK_PASSWORD: "secret-pw" });
+    expect(result.code).toBe(3);
+    expect(result.stderr).toMatch(/does not offer STARTTLS/);
+    expect(fake.received.join("")).not.toContain("<auth");
+  });
+
+  it("nobody listens: exit 3 at tcp-connect", async () => {
+    fake = await startFakeServer(() => {});
+    const port = fake.port;
+    await fake.close();
+    fake = undefined;
+    const result = await runCli(target(port), { XEPCHECK_PASSWORD: "pw" });
+    expect(result.code).toBe(3);
+    expect(result.stderr).toMatch(/step tcp-connect/);
+  });
+
+  it("still writes a JSON report saying why, with every check an error", async () => {
+    fake = await startFakeServer(() => {});
+    const result = await runCli([...target(fake.port), "--json", "-"], { XEPCHECK_PASSWORD: "pw" });
+    expect(result.code).toBe(3);
+    const report = JSON.parse(result.stdout);
+    expect(report.errors[0]).toMatchObject({ step: "stream-open", kind: "timeout" });
+    expect(report.checks.length).toBeGreaterThan(30);
+    expect(report.checks.every((c: { verdict: string }) => c.verdict === "error")).toBe(true);
+  });
+});
+
+describe("bad input", () => {
+  it("a missing password is a usage error (exit 2) that says how to give one", async () => {
+    const result = await runCli(["run", "alice@example.org"], { XEPCHECK_PASSWORD: "" });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/no password for alice@example.org: set XEPCHECK_PASSWORD or use --password-file/);
+  });
+
+  it("unknown options, bad ports and bad JIDs exit 2 with a message, no stack trace", async () => {
+    for (const args of [
+      ["run", "alice@example.org", "--bogus"],
+      ["run", "alice@example.org", "--host", "h", "--port", "99999"],
+      ["run", "not a jid"],
+      ["run", "alice@example.org", "--tls", "sometimes"],
+      ["run", "alice@example.org", "--timeout", "-1"],
+      ["run", "alice@example.org", "--suite", "cs1999"],
+      ["run", "alice@example.org", "--password-file", "/nonexistent/pw"],
+      ["run", "alice@example.org", "--only", "nothing.matches"],
+      ["run", "alice@example.org", "--register"],
+    ]) {
+      const result = await runCli(args, { XEPCHECK_PASSWORD: "pw" });
+      expect(result.code, args.join(" ")).toBe(2);
+      expect(result.stderr, args.join(" ")).toMatch(/\S/);
+      expect(result.stderr, args.join(" ")).not.toMatch(/\n\s+at /);
+    }
+  });
+});
