@@ -72,7 +72,8 @@ export function findStreamFeature(
 ): Found & { element?: Element } {
   const snapshot = featuresAt(ctx.probe.streamFeatures, stage);
   const looked = path.map((p) => `<${p.name}${p.ns ? ` xmlns='${p.ns}'` : ""}/>`).join(" in ");
-  const label = `stream features ${snapshot?.stage ?? stage}`;
+  const inside = path.length > 1 ? ` (inside ${path.slice(0, -1).map((p) => p.name).join("/")})` : "";
+  const label = `stream features ${snapshot?.stage ?? stage}${inside}`;
   if (!snapshot) return { looked, foundAt: [], searched: [] };
   let el: Element | undefined = parse(snapshot.xml);
   for (const step of [...path]) {
@@ -81,8 +82,8 @@ export function findStreamFeature(
   return { looked, foundAt: el ? [label] : [], searched: [label], ...(el ? { element: el } : {}) };
 }
 
-export function advertisementEvidence(found: Found): Evidence {
-  return { type: "advertisement", ...found };
+export function advertisementEvidence({ looked, foundAt, searched }: Found): Evidence {
+  return { type: "advertisement", looked, foundAt, searched };
 }
 
 /** pass when advertised, na ("not offered") when not: what an advertisement check concludes. */
@@ -107,6 +108,22 @@ export function discoAdvertised(
   identity?: Partial<Identity>,
 ): CheckOutcome {
   return advertisedOutcome(what, findDiscoFeature(ctx, feature, at, identity));
+}
+
+/**
+ * For features the spec puts on MUC rooms: advertised by the service → pass;
+ * no MUC service → na; a service that does not repeat it → not determined
+ * (a room may still have it, and this version creates no room to ask).
+ */
+export function mucRoomFeatureOutcome(ctx: CheckContext, what: string, feature: string): CheckOutcome {
+  const muc = { category: "conference", type: "text" };
+  const outcome = advertisedOutcome(what, findDiscoFeature(ctx, feature, ["components"], muc));
+  if (outcome.advertised || componentsWith(ctx, muc).length === 0) return outcome;
+  return {
+    ...outcome,
+    verdict: "skip",
+    summary: `not determined yet: the MUC service does not advertise ${feature}; the spec puts it on rooms, and this version creates no room to ask`,
+  };
 }
 
 /** For specs no advertisement can show: an honest "not determined yet", never a made-up pass. */

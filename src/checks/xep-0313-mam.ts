@@ -2,7 +2,7 @@
  * XEP-0313: Message Archive Management — the account's archive and the MUC archive
  * https://xmpp.org/extensions/xep-0313.html
  */
-import { advertisedOutcome, componentsWith, findDiscoFeature } from "./advertisement.js";
+import { advertisedOutcome, findDiscoFeature, mucRoomFeatureOutcome } from "./advertisement.js";
 import { defineCheck } from "./types.js";
 
 export const NS_MAM = "urn:xmpp:mam:2";
@@ -40,18 +40,6 @@ export default [
       "A MUC service allowing MAM queries for a room MUST expose the MAM archive on the room's bare JID.",
     title: "The MUC service advertises message archives",
     needs: ["account"],
-    run: (ctx) => {
-      const outcome = advertisedOutcome(
-        "MAM on the MUC service",
-        findDiscoFeature(ctx, NS_MAM, ["components"], { category: "conference", type: "text" }),
-      );
-      if (outcome.advertised || componentsWith(ctx, { category: "conference", type: "text" }).length === 0) return outcome;
-      // The spec puts the feature on rooms; a service that does not repeat it is not proven either way.
-      return {
-        ...outcome,
-        verdict: "skip",
-        summary: "not determined yet: the MUC service does not advertise MAM itself; rooms may (this version creates no room to ask)",
-      };
-    },
+    run: (ctx) => mucRoomFeatureOutcome(ctx, "MAM on the MUC service", NS_MAM),
   }),
 ];

@@ -16,8 +16,20 @@ export default [
     title: "PEP offers what OMEMO needs: publish-options and the open access model",
     needs: ["account"],
     run: (ctx) => {
-      const found = [pepIdentity(ctx), pepFeature(ctx, "publish-options"), pepFeature(ctx, "access-open")];
+      const pep = [pepIdentity(ctx), pepFeature(ctx, "publish-options")];
+      const open = pepFeature(ctx, "access-open");
+      const found = [...pep, open];
       const yes = allFound(...found);
+      if (allFound(...pep) && !yes) {
+        // Many PEP services support the open model without listing it; only publishing can tell.
+        return {
+          verdict: "skip",
+          advertised: false,
+          works: null,
+          summary: "not determined yet: PEP has publish-options but does not list pubsub#access-open; only publishing with access_model=open can tell",
+          evidence: found.map(advertisementEvidence),
+        };
+      }
       return {
         verdict: yes ? "pass" : "na",
         advertised: yes,

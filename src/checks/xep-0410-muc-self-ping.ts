@@ -2,7 +2,7 @@
  * XEP-0410: MUC Self-Ping optimisation
  * https://xmpp.org/extensions/xep-0410.html
  */
-import { discoAdvertised } from "./advertisement.js";
+import { mucRoomFeatureOutcome } from "./advertisement.js";
 import { defineCheck } from "./types.js";
 
 export const FEATURE_SELF_PING = "http://jabber.org/protocol/muc#self-ping-optimization";
@@ -16,6 +16,6 @@ export default [
       "A service implementing this optimization needs to advertise the http://jabber.org/protocol/muc#self-ping-optimization feature in the Service Discovery (XEP-0030) disco#info response on the individual MUC room JIDs, and it MUST respond to a self-ping request as follows:",
     title: "The MUC service advertises the self-ping optimisation",
     needs: ["account"],
-    run: (ctx) => discoAdvertised(ctx, "MUC Self-Ping optimisation", FEATURE_SELF_PING, ["components"], { category: "conference", type: "text" }),
+    run: (ctx) => mucRoomFeatureOutcome(ctx, "MUC Self-Ping optimisation", FEATURE_SELF_PING),
   }),
 ];

@@ -119,3 +119,15 @@ describe("bad input", () => {
     }
   });
 });
+
+describe("the report of a failed run", () => {
+  it("validates against the report schema", async () => {
+    const { reportProblems } = await import("../../src/report/schema.js");
+    fake = await startFakeServer(() => {});
+    const result = await runCli([...target(fake.port), "--json", "-"], { XEPCHECK_PASSWORD: "S3cr3t-Pa55" });
+    const report = JSON.parse(result.stdout);
+    expect(reportProblems(report)).toEqual([]);
+    expect(reportProblems({ ...report, reportVersion: 2 })).toEqual(["/reportVersion must be equal to constant"]);
+    expect(result.stdout + result.stderr).not.toContain("S3cr3t-Pa55");
+  });
+});
