@@ -123,7 +123,7 @@ export class XmppStream {
   private async connectTcp(): Promise<void> {
     const { host, port } = this.options;
     this.meter.add("roundTrips");
-    const socket = net.connect({ host, port });
+    const socket = net.connect({ host, port, noDelay: true });
     this.socket = socket;
     const connected = new Promise<void>((resolve, reject) => {
       socket.once("connect", resolve);
@@ -142,7 +142,7 @@ export class XmppStream {
     const secure = tls.connect({
       socket: plain,
       servername: domain,
-      ca: settings.ca ? [...tls.rootCertificates, settings.ca] : undefined,
+      secureContext: secureContextFor(settings.ca),
       rejectUnauthorized: !settings.insecure,
       ALPNProtocols: alpn,
     });
@@ -410,6 +410,22 @@ export class XmppStream {
     for (const w of this.waiters) w.reject(new SessionError(err.kind, w.step, err.message, err.condition));
     this.waiters = [];
   }
+}
+
+const contexts = new Map<string, tls.SecureContext>();
+
+/**
+ * The system roots plus the --ca file, parsed once: parsing ~140 roots on
+ * every connection costs more than the rest of a loopback login.
+ */
+function secureContextFor(ca: string | undefined): tls.SecureContext | undefined {
+  if (!ca) return undefined;
+  let context = contexts.get(ca);
+  if (!context) {
+    context = tls.createSecureContext({ ca: [...tls.rootCertificates, ca] });
+    contexts.set(ca, context);
+  }
+  return context;
 }
 
 function headerText(el: Element): string {

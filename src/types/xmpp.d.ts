@@ -44,3 +44,15 @@ declare module "@xmpp/xml/lib/parse.js" {
   import type { Element } from "@xmpp/xml";
   export default function parse(data: string): Element;
 }
+
+declare module "@xmpp/client" {
+  import type { Element } from "@xmpp/xml";
+  interface XmppClient {
+    start(): Promise<unknown>;
+    stop(): Promise<void>;
+    on(event: string, cb: (...args: unknown[]) => void): void;
+    reconnect: { stop(): void };
+    send(el: Element): Promise<void>;
+  }
+  export function client(options: Record<string, unknown>): XmppClient;
+}

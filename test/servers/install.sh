@@ -39,6 +39,9 @@ for s in prosody ejabberd; do
 done
 pkill -x prosody >/dev/null 2>&1 || true
 pkill -f 'beam.smp.*ejabberd' >/dev/null 2>&1 || true
+# The ejabberd package's postinst leaves an epmd daemon behind; the test
+# servers run without epmd (ERL_DIST_PORT), so nothing needs it.
+pkill -x epmd >/dev/null 2>&1 || true
 
 prosody --version 2>/dev/null | head -1 || true
 dpkg-query -W -f='ejabberd ${Version}\n' ejabberd
