@@ -10,7 +10,7 @@ let validator: ReturnType<Ajv["compile"]> | undefined;
 export function reportProblems(data: unknown): string[] {
   if (!validator) {
     const schema = JSON.parse(readFileSync(path.join(projectRoot(), "reports", "report.schema.json"), "utf8"));
-    validator = new Ajv({ allErrors: true }).compile(schema);
+    validator = new Ajv({ allErrors: true, allowUnionTypes: true }).compile(schema);
   }
   if (validator(data)) return [];
   return (validator.errors ?? []).map((e) => `${e.instancePath || "(top level)"} ${e.message}`);

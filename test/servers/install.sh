@@ -22,14 +22,15 @@ if [ ! -f "$bp" ]; then
     | sed -E 's/^Suites:.*/Suites: bookworm-backports/' > "$bp"
 fi
 
-need=()
-dpkg-query -W -f='${Status}' prosody 2>/dev/null | grep -q "install ok installed" || need+=(prosody)
-dpkg-query -W -f='${Status}' ejabberd 2>/dev/null | grep -q "install ok installed" || need+=(ejabberd)
-if [ ${#need[@]} -gt 0 ] || ! command -v openssl >/dev/null || [ ! -d /usr/share/prosody-modules ]; then
+packages=(prosody prosody-modules lua-unbound lua-sec lua-event lua-dbi-sqlite3 ejabberd erlang-p1-pam openssl ca-certificates)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -q
-  apt-get install -y -q -t bookworm-backports --no-install-recommends \
-    prosody prosody-modules lua-unbound lua-sec lua-event lua-dbi-sqlite3 ejabberd erlang-p1-pam openssl ca-certificates
+  apt-get install -y -q -t bookworm-backports --no-install-recommends "${packages[@]}"
 fi
 
 # The packages start system services; the tests run their own instances.
@@ -37,8 +38,11 @@ for s in prosody ejabberd; do
   systemctl stop "$s" >/dev/null 2>&1 || true
   service "$s" stop >/dev/null 2>&1 || true
 done
-pkill -x prosody >/dev/null 2>&1 || true
-pkill -f 'beam.smp.*ejabberd' >/dev/null 2>&1 || true
+# Any system instance left (no systemd here) goes too; our own test servers
+# (configs under a xepcheck- directory) are left alone.
+for pid in $(pgrep -f 'bin/prosody|beam.smp.*ejabberd' || true); do
+  grep -qa 'xepcheck' "/proc/$pid/cmdline" 2>/dev/null || kill "$pid" 2>/dev/null || true
+done
 # The ejabberd package's postinst leaves an epmd daemon behind; the test
 # servers run without epmd (ERL_DIST_PORT), so nothing needs it.
 pkill -x epmd >/dev/null 2>&1 || true

@@ -2,30 +2,9 @@
  * Failure paths of the built CLI against fake servers: each ends within its
  * deadline, with the documented exit code and the step named.
  */
-import { spawn } from "node:child_process";
 import { afterEach, describe, expect, it } from "vitest";
+import { runCli } from "../cli.js";
 import { afterHeader, startFakeServer, type FakeServer } from "../fakes/fake-server.js";
-
-const CLI = new URL("../../dist/src/cli/main.js", import.meta.url).pathname;
-
-interface CliResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-  ms: number;
-}
-
-export function runCli(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
-  const started = Date.now();
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, NO_COLOR: "1", ...env } });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
-    child.on("close", (code) => resolve({ code, stdout, stderr, ms: Date.now() - started }));
-  });
-}
 
 let fake: FakeServer | undefined;
 afterEach(async () => {
