@@ -6,7 +6,7 @@ import rfc6120 from "./rfc-6120-core.js";
 import rfc6121 from "./rfc-6121-im.js";
 import rfc7395 from "./rfc-7395-websocket.js";
 import rfc7590 from "./rfc-7590-tls.js";
-import type { CheckDefinition } from "./types.js";
+import type { Check } from "./types.js";
 import xep0012 from "./xep-0012-last-activity.js";
 import xep0030 from "./xep-0030-disco.js";
 import xep0045 from "./xep-0045-muc.js";
@@ -29,6 +29,7 @@ import xep0202 from "./xep-0202-time.js";
 import xep0206 from "./xep-0206-bosh.js";
 import xep0215 from "./xep-0215-external-services.js";
 import xep0223 from "./xep-0223-private-pubsub.js";
+import xep0237 from "./xep-0237-roster-versioning.js";
 import xep0249 from "./xep-0249-direct-invitations.js";
 import xep0280 from "./xep-0280-carbons.js";
 import xep0313 from "./xep-0313-mam.js";
@@ -44,15 +45,16 @@ import xep0388 from "./xep-0388-sasl2.js";
 import xep0398 from "./xep-0398-avatar-conversion.js";
 import xep0402 from "./xep-0402-pep-bookmarks.js";
 import xep0410 from "./xep-0410-muc-self-ping.js";
+import xep0421 from "./xep-0421-occupant-id.js";
 import xep0484 from "./xep-0484-fast.js";
 
-export const ALL_CHECKS: readonly CheckDefinition[] = [
+export const ALL_CHECKS: readonly Check[] = [
   ...rfc6120, ...rfc6121, ...rfc7395, ...rfc7590,
   ...xep0012, ...xep0030, ...xep0045, ...xep0048, ...xep0049, ...xep0054, ...xep0065, ...xep0077, ...xep0092,
   ...xep0114, ...xep0115, ...xep0153, ...xep0157, ...xep0160, ...xep0163, ...xep0191, ...xep0198, ...xep0199,
-  ...xep0202, ...xep0206, ...xep0215, ...xep0223, ...xep0249, ...xep0280, ...xep0313, ...xep0352, ...xep0357,
+  ...xep0202, ...xep0206, ...xep0215, ...xep0223, ...xep0237, ...xep0249, ...xep0280, ...xep0313, ...xep0352, ...xep0357,
   ...xep0359, ...xep0363, ...xep0368, ...xep0369, ...xep0384, ...xep0386, ...xep0388, ...xep0398, ...xep0402,
-  ...xep0410, ...xep0484,
+  ...xep0410, ...xep0421, ...xep0484,
 ];
 
 const seen = new Set<string>();

@@ -3,6 +3,7 @@
  * plus one function from gathered facts to a verdict with evidence.
  */
 import type { ProbeResult } from "../probe/probe.js";
+import type { Scenario } from "../scenario/scenario.js";
 import type { TranscriptEntry } from "../session/transcript.js";
 
 /**
@@ -52,8 +53,8 @@ export interface CheckOutcome {
   evidence: Evidence[];
 }
 
-/** What the runner must provide before a check can run. */
-export type Need = "account";
+/** What the runner must provide before a check can run: the main account, a second one. */
+export type Need = "account" | "peer";
 
 /** Facts the runner hands to checks. */
 export interface CheckContext {
@@ -63,8 +64,8 @@ export interface CheckContext {
   tlsMode: "starttls" | "direct";
 }
 
-export interface CheckDefinition {
-  /** Stable forever, never a position: "xep0313.advertised". */
+interface CheckMeta {
+  /** Stable forever, never a position: "xep0313.archive-query". */
   id: string;
   spec: SpecRef;
   level: Level;
@@ -72,12 +73,42 @@ export interface CheckDefinition {
   requirement: string;
   title: string;
   needs: Need[];
+}
+
+/** Judges the probe alone: what the server advertises. */
+export interface CheckDefinition extends CheckMeta {
+  kind: "advertisement";
   run(ctx: CheckContext): CheckOutcome | Promise<CheckOutcome>;
 }
 
-export function defineCheck(check: CheckDefinition): CheckDefinition {
-  if (!/^[a-z0-9]+(\.[a-z0-9-]+)+$/.test(check.id)) {
-    throw new Error(`check id "${check.id}" must look like "xep0313.archive-query"`);
-  }
-  return check;
+/**
+ * Proves a feature works with a live exchange. `run` throws (a failed
+ * expectation, an unexpected error reply) when it does not; the runner
+ * combines that with `advertised` into the verdict.
+ */
+export interface ScenarioDefinition extends CheckMeta {
+  kind: "scenario";
+  /** Run alone, not alongside other scenarios (it blocks a contact, goes offline, …). */
+  exclusive?: boolean;
+  /** Does the server advertise what this exercises? null: nothing can advertise it. */
+  advertised(ctx: CheckContext): boolean | null;
+  run(s: Scenario): Promise<void>;
+}
+
+export type Check = CheckDefinition | ScenarioDefinition;
+
+const ID = /^[a-z0-9]+(\.[a-z0-9-]+)+$/;
+
+function checkId(id: string): void {
+  if (!ID.test(id)) throw new Error(`check id "${id}" must look like "xep0313.archive-query"`);
+}
+
+export function defineCheck(check: Omit<CheckDefinition, "kind">): CheckDefinition {
+  checkId(check.id);
+  return { ...check, kind: "advertisement" };
+}
+
+export function defineScenario(scenario: Omit<ScenarioDefinition, "kind">): ScenarioDefinition {
+  checkId(scenario.id);
+  return { ...scenario, kind: "scenario" };
 }

@@ -44,6 +44,12 @@ function positiveSeconds(value: string): number {
   return n;
 }
 
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 64) throw new InvalidArgumentError("must be a whole number from 1 to 64");
+  return n;
+}
+
 function port(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1 || n > 65535) throw new InvalidArgumentError("must be a port number from 1 to 65535");
@@ -67,6 +73,10 @@ interface RunFlags {
   ca?: string;
   insecure?: boolean;
   timeout: number;
+  scenarioTimeout: number;
+  concurrency: number;
+  scenarios: boolean;
+  peer?: string;
   suite: string[];
   only: string[];
   skip: string[];
@@ -96,6 +106,15 @@ export function runOptionsFrom(jid: string, flags: RunFlags, env: NodeJS.Process
       }
     }
   }
+  let peer: RunOptions["peer"];
+  if (flags.peer) {
+    if (flags.register) throw new UsageError("--register creates its own second account: leave out --peer");
+    if (!JID_PATTERN.test(flags.peer) || !splitJid(flags.peer).local) throw new UsageError(`--peer "${flags.peer}" is not a user@domain JID`);
+    if (splitJid(flags.peer).domain !== splitJid(jid).domain) throw new UsageError(`--peer ${flags.peer} must be on the same domain as ${jid}`);
+    const peerPassword = env.XEPCHECK_PEER_PASSWORD;
+    if (!peerPassword) throw new UsageError(`no password for --peer ${flags.peer}: set XEPCHECK_PEER_PASSWORD`);
+    peer = { jid: flags.peer, password: peerPassword };
+  }
   if (flags.port && !flags.host) throw new UsageError("--port needs --host (without --host, DNS SRV decides the port)");
   if (flags.ca && flags.insecure) throw new UsageError("--ca and --insecure contradict each other: choose one");
   let ca: RunOptions["ca"];
@@ -108,7 +127,7 @@ export function runOptionsFrom(jid: string, flags: RunFlags, env: NodeJS.Process
     if (!ca.pem.includes("-----BEGIN CERTIFICATE-----")) throw new UsageError(`--ca ${flags.ca} holds no PEM certificate`);
   }
   for (const id of flags.suite) loadSuite(id); // throws SuiteError, reported as a usage error
-  if (selectChecks(flags.only, flags.skip).length === 0) {
+  if (selectChecks(flags.only, flags.skip, flags.scenarios).length === 0) {
     throw new UsageError(`--only/--skip select no check: see "xepcheck checks" for the ids`);
   }
   return {
@@ -121,6 +140,10 @@ export function runOptionsFrom(jid: string, flags: RunFlags, env: NodeJS.Process
     ca,
     insecure: Boolean(flags.insecure),
     timeoutMs: Math.round(flags.timeout * 1000),
+    scenarioTimeoutMs: Math.round(flags.scenarioTimeout * 1000),
+    concurrency: flags.concurrency,
+    scenarios: flags.scenarios,
+    peer,
     suites: flags.suite,
     only: flags.only,
     skip: flags.skip,
@@ -172,7 +195,11 @@ export function buildProgram(): Command {
     .addOption(new Option("--tls <mode>", "STARTTLS on a plain connection, or direct TLS (XEP-0368)").choices(["starttls", "direct"]).default("starttls"))
     .option("--ca <file>", "also trust the CA certificate(s) in this PEM file")
     .option("--insecure", "do not verify the server's TLS certificate (shown in every report)")
-    .option("--timeout <seconds>", "deadline for each protocol step", positiveSeconds, 10)
+    .option("--timeout <seconds>", "deadline for each protocol step and expected stanza", positiveSeconds, 10)
+    .option("--peer <jid>", "a second account on the same server for two-user scenarios (password in $XEPCHECK_PEER_PASSWORD)")
+    .option("--scenario-timeout <seconds>", "deadline for one live scenario", positiveSeconds, 60)
+    .option("--concurrency <n>", "live scenarios run at once against the server", positiveInt, 4)
+    .option("--no-scenarios", "only judge what the server advertises; run no live scenario")
     .option("--suite <id>", "compliance suite to score against (repeatable; see `xepcheck suites`)", list, [])
     .option("--only <globs>", "run only checks whose id matches (comma-separated, * wildcard)", list, [])
     .option("--skip <globs>", "skip checks whose id matches (comma-separated, * wildcard)", list, [])

@@ -12,6 +12,8 @@ export const REPORT_VERSION = 1;
 
 export interface CheckResult {
   id: string;
+  /** "advertisement": judged from the probe; "scenario": a live exchange. */
+  kind: "advertisement" | "scenario";
   spec: SpecRef;
   level: Level;
   title: string;
@@ -52,6 +54,9 @@ export interface Report {
     ca?: string;
     register: boolean;
     timeoutMs: number;
+    scenarioTimeoutMs: number;
+    concurrency: number;
+    scenarios: boolean;
     suites: string[];
     only: string[];
     skip: string[];
@@ -60,6 +65,8 @@ export interface Report {
     domain: string;
     /** The account the checks ran as (a throw-away one with --register). */
     account: string;
+    /** The second account scenarios used, if any. */
+    peer?: string;
     /** Where we actually connected. */
     endpoint?: { host: string; port: number };
     software: { name?: string; version?: string; os?: string } | null;

@@ -1,13 +1,15 @@
 /**
- * Runs xepcheck against one target: log in (or register a throw-away
- * account), probe, judge every selected check, score, and build the report.
- * Gathering and judging stay apart: checks only read the probe.
+ * Runs xepcheck against one target: log in (or register throw-away
+ * accounts), probe, judge the advertisement checks, run the live scenarios
+ * (concurrently, each under its own deadline), score, and build the report.
  */
+import pLimit from "p-limit";
 import { ALL_CHECKS } from "../checks/index.js";
-import type { CheckContext, CheckDefinition } from "../checks/types.js";
+import type { Check, CheckContext, CheckOutcome } from "../checks/types.js";
 import { probe as runProbe, type ProbeResult } from "../probe/probe.js";
 import { summarizeSpecs } from "../report/summary.js";
 import { REPORT_VERSION, type CheckResult, type Report, type RunError } from "../report/types.js";
+import { runScenario, type ScenarioEnvironment } from "../scenario/scenario.js";
 import { matchesAny } from "../scoring/glob.js";
 import { scoreSuite } from "../scoring/score.js";
 import { loadSuite } from "../scoring/suite.js";
@@ -15,6 +17,7 @@ import { SessionError, withDeadline } from "../session/errors.js";
 import { login, type Credentials, type Session } from "../session/login.js";
 import { registerAccount, throwAwayCredentials, unregisterAccount } from "../session/register.js";
 import { resolveEndpoints, type Endpoint } from "../session/resolve.js";
+import { XmppStream } from "../session/stream.js";
 import { TrafficMeter } from "../session/traffic.js";
 import { TOOL_VERSION } from "../version.js";
 
@@ -22,6 +25,8 @@ export interface RunOptions {
   /** The account's bare JID, or just a domain with `register`. */
   jid: string;
   password?: string;
+  /** A second account for scenarios between two users (bare JID and password). */
+  peer?: { jid: string; password: string };
   register: boolean;
   host?: string;
   port?: number;
@@ -30,6 +35,12 @@ export interface RunOptions {
   ca?: { path: string; pem: string };
   insecure: boolean;
   timeoutMs: number;
+  /** Deadline of one live scenario. */
+  scenarioTimeoutMs: number;
+  /** Live scenarios run at once against this target. */
+  concurrency: number;
+  /** Run the live scenarios (false: advertisements only). */
+  scenarios: boolean;
   suites: string[];
   only: string[];
   skip: string[];
@@ -49,8 +60,10 @@ export class LoginFailure extends Error {
   }
 }
 
-export function selectChecks(only: string[], skip: string[]): CheckDefinition[] {
-  return ALL_CHECKS.filter((c) => (only.length === 0 || matchesAny(c.id, only)) && !matchesAny(c.id, skip));
+export function selectChecks(only: string[], skip: string[], scenarios = true): Check[] {
+  return ALL_CHECKS.filter(
+    (c) => (only.length === 0 || matchesAny(c.id, only)) && !matchesAny(c.id, skip) && (scenarios || c.kind !== "scenario"),
+  );
 }
 
 export function splitJid(jid: string): { local?: string; domain: string } {
@@ -58,41 +71,77 @@ export function splitJid(jid: string): { local?: string; domain: string } {
   return at < 0 ? { domain: jid } : { local: jid.slice(0, at), domain: jid.slice(at + 1) };
 }
 
-/** Judges every check against the probe; a throwing check yields `error`, never a crash. */
+function resultOf(check: Check, outcome: CheckOutcome, durationMs: number): CheckResult {
+  return {
+    id: check.id,
+    kind: check.kind,
+    spec: check.spec,
+    level: check.level,
+    title: check.title,
+    requirement: check.requirement,
+    ...outcome,
+    durationMs: Math.round(durationMs),
+  };
+}
+
+function errorOutcome(summary: string): CheckOutcome {
+  return { verdict: "error", advertised: null, works: null, summary, evidence: [] };
+}
+
+/**
+ * Judges the advertisement checks (pure, in order), then runs the scenarios:
+ * concurrently up to `concurrency`, exclusive ones alone afterwards. A
+ * throwing check or a hanging scenario yields `error` for itself only.
+ */
 export async function judge(
-  checks: CheckDefinition[],
+  checks: Check[],
   ctx: CheckContext,
-  timeoutMs: number,
+  options: { timeoutMs: number; concurrency: number; scenarioEnv?: Omit<ScenarioEnvironment, "ctx"> },
   hooks: RunHooks = {},
-): Promise<CheckResult[]> {
-  const results: CheckResult[] = [];
+): Promise<{ results: CheckResult[]; cleanupProblems: string[] }> {
+  const results = new Map<string, CheckResult>();
+  const cleanupProblems: string[] = [];
+  const done = (r: CheckResult) => {
+    results.set(r.id, r);
+    hooks.onCheckDone?.(r, results.size, checks.length);
+  };
+
   for (const check of checks) {
+    if (check.kind !== "advertisement") continue;
     const started = performance.now();
-    let outcome;
+    let outcome: CheckOutcome;
     try {
-      outcome = await withDeadline("wait", timeoutMs, Promise.resolve().then(() => check.run(ctx)), `check ${check.id}`);
+      outcome = await withDeadline("wait", options.timeoutMs, Promise.resolve().then(() => check.run(ctx)), `check ${check.id}`);
     } catch (err) {
-      outcome = {
-        verdict: "error" as const,
-        advertised: null,
-        works: null,
-        summary: `the check could not complete: ${(err as Error).message}`,
-        evidence: [],
-      };
+      outcome = errorOutcome(`the check could not complete: ${(err as Error).message}`);
     }
-    const result: CheckResult = {
-      id: check.id,
-      spec: check.spec,
-      level: check.level,
-      title: check.title,
-      requirement: check.requirement,
-      ...outcome,
-      durationMs: Math.round(performance.now() - started),
-    };
-    results.push(result);
-    hooks.onCheckDone?.(result, results.length, checks.length);
+    done(resultOf(check, outcome, performance.now() - started));
   }
-  return results;
+
+  const scenarios = checks.filter((c) => c.kind === "scenario");
+  const runOne = async (check: (typeof scenarios)[number]) => {
+    if (check.kind !== "scenario") return;
+    const started = performance.now();
+    let outcome: CheckOutcome;
+    if (!options.scenarioEnv) {
+      outcome = errorOutcome("not run: no session environment");
+    } else {
+      try {
+        const result = await runScenario(check, { ...options.scenarioEnv, ctx });
+        outcome = result.outcome;
+        cleanupProblems.push(...result.cleanupProblems.map((p) => `${check.id}: ${p}`));
+      } catch (err) {
+        outcome = errorOutcome(`the scenario could not complete: ${(err as Error).message}`);
+      }
+    }
+    done(resultOf(check, outcome, performance.now() - started));
+  };
+  const limit = pLimit(Math.max(1, options.concurrency));
+  await Promise.all(scenarios.filter((c) => !(c.kind === "scenario" && c.exclusive)).map((c) => limit(() => runOne(c))));
+  for (const c of scenarios.filter((c) => c.kind === "scenario" && c.exclusive)) await runOne(c);
+
+  // Report in declaration order, whatever order they finished in.
+  return { results: checks.map((c) => results.get(c.id)!), cleanupProblems };
 }
 
 function runError(err: unknown): RunError {
@@ -102,28 +151,17 @@ function runError(err: unknown): RunError {
   return { step: "run", kind: "internal", message: err instanceof Error ? err.message : String(err) };
 }
 
-async function loginAnywhere(
-  endpoints: Endpoint[],
-  opts: RunOptions,
-  domain: string,
-  credentials: Credentials,
-  meter: TrafficMeter,
-): Promise<{ session: Session; endpoint: Endpoint }> {
+interface Connection {
+  endpoint: Endpoint;
+  connect(credentials: Credentials, resource?: string): Promise<Session>;
+  openStream(): Promise<XmppStream>;
+}
+
+async function firstReachable(endpoints: Endpoint[], open: (e: Endpoint) => Promise<Session>): Promise<{ session: Session; endpoint: Endpoint }> {
   let lastError: unknown;
   for (const endpoint of endpoints) {
     try {
-      const session = await login({
-        domain,
-        host: endpoint.host,
-        port: endpoint.port,
-        mode: opts.tls,
-        tls: { ca: opts.ca?.pem, insecure: opts.insecure },
-        timeoutMs: opts.timeoutMs,
-        meter,
-        credentials,
-        mechanisms: opts.mechanisms,
-      });
-      return { session, endpoint };
+      return { session: await open(endpoint), endpoint };
     } catch (err) {
       lastError = err;
       // Only an unreachable endpoint makes the next one worth trying (RFC 6120 §3.2.1).
@@ -136,7 +174,7 @@ async function loginAnywhere(
 export async function runTarget(opts: RunOptions, hooks: RunHooks = {}): Promise<Report> {
   const started = new Date();
   const suites = opts.suites.map(loadSuite); // a broken suite is a usage error before any traffic
-  const checks = selectChecks(opts.only, opts.skip);
+  const checks = selectChecks(opts.only, opts.skip, opts.scenarios);
   const { local, domain } = splitJid(opts.jid);
   const meter = new TrafficMeter();
   const errors: RunError[] = [];
@@ -144,10 +182,35 @@ export async function runTarget(opts: RunOptions, hooks: RunHooks = {}): Promise
   let endpoint: Endpoint | undefined;
   let probe: ProbeResult | null = null;
   let results: CheckResult[] = [];
-  let registered = false;
-  const credentials: Credentials = opts.register
-    ? throwAwayCredentials()
-    : { username: local ?? "", password: opts.password ?? "" };
+  const registered: Credentials[] = [];
+  const needsPeer = checks.some((c) => c.needs.includes("peer"));
+  const account: Credentials = opts.register ? throwAwayCredentials() : { username: local ?? "", password: opts.password ?? "" };
+  const peer: Credentials | undefined = opts.register
+    ? needsPeer
+      ? throwAwayCredentials()
+      : undefined
+    : opts.peer
+      ? { username: splitJid(opts.peer.jid).local ?? "", password: opts.peer.password }
+      : undefined;
+
+  const sessionOptions = (e: Endpoint) => ({
+    domain,
+    host: e.host,
+    port: e.port,
+    mode: opts.tls,
+    tls: { ca: opts.ca?.pem, insecure: opts.insecure },
+    timeoutMs: opts.timeoutMs,
+    meter,
+    mechanisms: opts.mechanisms,
+  });
+  const connection = (e: Endpoint): Connection => ({
+    endpoint: e,
+    connect: (credentials, resource) => {
+      meter.add("logins");
+      return login({ ...sessionOptions(e), credentials, resource });
+    },
+    openStream: () => XmppStream.open(sessionOptions(e)),
+  });
 
   const finish = (): Report => {
     const finished = new Date();
@@ -165,17 +228,19 @@ export async function runTarget(opts: RunOptions, hooks: RunHooks = {}): Promise
         ...(opts.ca ? { ca: opts.ca.path } : {}),
         register: opts.register,
         timeoutMs: opts.timeoutMs,
+        scenarioTimeoutMs: opts.scenarioTimeoutMs,
+        concurrency: opts.concurrency,
+        scenarios: opts.scenarios,
         suites: opts.suites,
         only: opts.only,
         skip: opts.skip,
       },
       target: {
         domain,
-        account: `${credentials.username}@${domain}`,
+        account: `${account.username}@${domain}`,
+        ...(peer ? { peer: `${peer.username}@${domain}` } : {}),
         ...(endpoint ? { endpoint: { host: endpoint.host, port: endpoint.port } } : {}),
-        software: probe?.software.name
-          ? { name: probe.software.name, version: probe.software.version, os: probe.software.os }
-          : null,
+        software: probe?.software.name ? { name: probe.software.name, version: probe.software.version, os: probe.software.os } : null,
       },
       probe,
       checks: results,
@@ -186,59 +251,76 @@ export async function runTarget(opts: RunOptions, hooks: RunHooks = {}): Promise
     };
   };
 
+  let conn: Connection | undefined;
   try {
     const endpoints = await resolveEndpoints(domain, opts.tls, { host: opts.host, port: opts.port });
     if (opts.register) {
-      const target = endpoints[0]!;
-      await registerAccount(
-        { domain, host: target.host, port: target.port, mode: opts.tls, tls: { ca: opts.ca?.pem, insecure: opts.insecure }, timeoutMs: opts.timeoutMs, meter },
-        credentials,
-      );
-      registered = true;
+      for (const creds of [account, ...(peer ? [peer] : [])]) {
+        await registerAccount(sessionOptions(endpoints[0]!), creds);
+        registered.push(creds);
+      }
     }
-    ({ session, endpoint } = await loginAnywhere(endpoints, opts, domain, credentials, meter));
+    ({ session, endpoint } = await firstReachable(endpoints, (e) => connection(e).connect(account)));
+    conn = connection(endpoint);
   } catch (err) {
     if (!(err instanceof SessionError)) throw err;
     errors.push(runError(err));
-    if (registered) {
-      errors.push({ step: "register", kind: "cleanup", message: `the throw-away account ${credentials.username}@${domain} was registered but could not be removed: logging in failed` });
+    for (const creds of registered) {
+      errors.push({ step: "register", kind: "cleanup", message: `the throw-away account ${creds.username}@${domain} was registered but could not be removed: logging in failed` });
     }
-    results = checks.map((c) => notRun(c, `not run: ${err.message}`));
+    results = checks.map((c) => resultOf(c, errorOutcome(`not run: ${err.message}`), 0));
     throw new LoginFailure(finish(), err);
   }
 
   try {
     probe = await runProbe(session, domain);
-    results = await judge(checks, { domain, probe, tlsMode: opts.tls }, opts.timeoutMs, hooks);
+    const { results: judged, cleanupProblems } = await judge(
+      checks,
+      { domain, probe, tlsMode: opts.tls },
+      {
+        timeoutMs: opts.timeoutMs,
+        concurrency: opts.concurrency,
+        scenarioEnv: {
+          accounts: { account, ...(peer ? { peer } : {}) },
+          connect: conn.connect,
+          openStream: conn.openStream,
+          waitMs: opts.timeoutMs,
+          scenarioTimeoutMs: opts.scenarioTimeoutMs,
+        },
+      },
+      hooks,
+    );
+    results = judged;
+    for (const problem of cleanupProblems) errors.push({ step: "cleanup", kind: "cleanup", message: problem });
   } catch (err) {
     errors.push(runError(err));
-    const done = new Set(results.map((r) => r.id));
-    results = [...results, ...checks.filter((c) => !done.has(c.id)).map((c) => notRun(c, `not run: ${(err as Error).message}`))];
+    const seen = new Set(results.map((r) => r.id));
+    results = [...results, ...checks.filter((c) => !seen.has(c.id)).map((c) => resultOf(c, errorOutcome(`not run: ${(err as Error).message}`), 0))];
   } finally {
-    if (registered) {
-      try {
-        await unregisterAccount(session.stream);
-      } catch (err) {
-        errors.push({ ...runError(err), step: "register", message: `could not remove the throw-away account ${credentials.username}@${domain}: ${(err as Error).message}` });
-      }
-    }
+    await removeRegistered(registered.filter((c) => c !== account), conn, errors, domain);
+    if (registered.includes(account)) await removeAccount(session, account, errors, domain);
     await session.stream.close();
   }
   return finish();
 }
 
-function notRun(check: CheckDefinition, summary: string): CheckResult {
-  return {
-    id: check.id,
-    spec: check.spec,
-    level: check.level,
-    title: check.title,
-    requirement: check.requirement,
-    verdict: "error",
-    advertised: null,
-    works: null,
-    summary,
-    durationMs: 0,
-    evidence: [],
-  };
+async function removeAccount(session: Session, creds: Credentials, errors: RunError[], domain: string): Promise<void> {
+  try {
+    await unregisterAccount(session.stream);
+  } catch (err) {
+    errors.push({ ...runError(err), step: "register", message: `could not remove the throw-away account ${creds.username}@${domain}: ${(err as Error).message}` });
+  }
+}
+
+async function removeRegistered(list: Credentials[], conn: Connection | undefined, errors: RunError[], domain: string): Promise<void> {
+  for (const creds of list) {
+    try {
+      if (!conn) throw new Error("no connection");
+      const s = await conn.connect(creds);
+      await removeAccount(s, creds, errors, domain);
+      await s.stream.close();
+    } catch (err) {
+      errors.push({ ...runError(err), step: "register", message: `could not remove the throw-away account ${creds.username}@${domain}: ${(err as Error).message}` });
+    }
+  }
 }

@@ -11,6 +11,8 @@ import type { Suite, SuiteRequirement, SuiteSpec } from "./suite.js";
 export interface ScoredResult {
   id: string;
   verdict: Verdict;
+  /** Where a live scenario exists for a spec, its verdicts decide, not the advertisement's. */
+  kind?: "advertisement" | "scenario";
 }
 
 /**
@@ -57,7 +59,9 @@ export interface SuiteScore {
 }
 
 function scoreSpec(spec: SuiteSpec, results: ScoredResult[]): SpecScore {
-  const checks = results.filter((r) => matchesAny(r.id, spec.checks)).map(({ id, verdict }) => ({ id, verdict }));
+  const matched = results.filter((r) => matchesAny(r.id, spec.checks));
+  const live = matched.filter((r) => r.kind === "scenario");
+  const checks = (live.length ? live : matched).map(({ id, verdict }) => ({ id, verdict }));
   const has = (v: Verdict) => checks.some((c) => c.verdict === v);
   let status: RequirementStatus;
   if (checks.length === 0) status = "undetermined";

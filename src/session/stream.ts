@@ -73,10 +73,14 @@ export class XmppStream {
   tlsInfo: TlsInfo | null = null;
   /** Attributes of the server's latest stream header (id, from, version, xml:lang). */
   header: Record<string, string> = {};
+  /** The 'from' of the latest stream header we sent, if any. */
+  headerFrom: string | undefined;
   /** Our full JID once bound. */
   jid: string | undefined;
   readonly meter: TrafficMeter;
-  readonly transcript: Transcript;
+  transcript: Transcript;
+  /** Label of this stream in a shared transcript. */
+  actor: string | undefined;
 
   private socket!: net.Socket;
   private parser!: Parser;
@@ -194,6 +198,7 @@ export class XmppStream {
     const { domain } = this.options;
     // RFC 6120 §4.7.1: a client includes 'from' only on a TLS-protected stream.
     const from = this.isSecure ? this.options.from : undefined;
+    this.headerFrom = from;
     const header =
       `<?xml version='1.0'?><stream:stream to='${domain}'${from ? ` from='${from}'` : ""} version='1.0' ` +
       `xml:lang='en' xmlns='${NS_CLIENT}' xmlns:stream='${NS_STREAM}'>`;
@@ -202,7 +207,7 @@ export class XmppStream {
     features.catch(() => {}); // awaited below; avoid an unhandled rejection if the header wait fails first
     this.meter.add("roundTrips");
     this.writeRaw(header);
-    this.transcript.record("out", header);
+    this.record("out", header);
     await withDeadline("stream-open", this.timeoutMs, headerSeen, "the server's stream header");
     this.features = await features;
     this.featureLog.push({ stage, xml: this.features.toString() });
@@ -213,12 +218,22 @@ export class XmppStream {
     await this.openStream(stage);
   }
 
+  /** From now on, records into `transcript` under the label `actor`. */
+  useTranscript(transcript: Transcript, actor: string): void {
+    this.transcript = transcript;
+    this.actor = actor;
+  }
+
+  private record(dir: "in" | "out" | "note", xml: string): void {
+    this.transcript.record(dir, xml, this.actor);
+  }
+
   send(el: Element): void {
     if (this.closed) throw this.closed;
     const text = el.toString();
     this.writeRaw(text);
     this.meter.add("stanzasOut");
-    this.transcript.record("out", redactedXml(el));
+    this.record("out", redactedXml(el));
   }
 
   /** Sends `el` and waits for the first element that `match`es: one round trip. */
@@ -294,7 +309,7 @@ export class XmppStream {
     const ended = new Promise<void>((resolve) => this.socket.once("close", () => resolve()));
     try {
       this.writeRaw("</stream:stream>");
-      this.transcript.record("out", "</stream:stream>");
+      this.record("out", "</stream:stream>");
       await withDeadline("close", Math.min(this.timeoutMs, 2000), ended);
     } catch {
       // a server that does not close its side is not our problem at close time
@@ -318,18 +333,18 @@ export class XmppStream {
     const parser = new Parser();
     parser.on("start", (el) => {
       this.header = { ...el.attrs };
-      this.transcript.record("in", headerText(el));
+      this.record("in", headerText(el));
       this.headerWaiter?.resolve();
       this.headerWaiter = undefined;
     });
     parser.on("element", (el) => this.receive(el));
     parser.on("end", () => {
-      this.transcript.record("in", "</stream:stream>");
+      this.record("in", "</stream:stream>");
       this.fail(new SessionError("network", "wait", "the server closed the stream"));
       this.socket.end();
     });
     parser.on("error", (err) => {
-      this.transcript.note(`malformed XML from the server: ${err.message}`);
+      this.record("note", `malformed XML from the server: ${err.message}`);
       this.fail(new SessionError("protocol", "wait", `malformed XML from the server: ${err.message}`));
       this.socket.destroy();
     });
@@ -366,7 +381,7 @@ export class XmppStream {
 
   private receive(el: Element): void {
     this.meter.add("stanzasIn");
-    this.transcript.record("in", redactedXml(el));
+    this.record("in", redactedXml(el));
     if (el.is("error", NS_STREAM)) {
       const condition = el.getChildElements().find((c) => c.getName() !== "text")?.getName() ?? "undefined-condition";
       const text = el.getChildText("text");

@@ -6,6 +6,8 @@ export interface TrafficTotals {
   bytesOut: number;
   /** Exchanges where the client sent something and waited for the answer (incl. TCP and TLS handshakes). */
   roundTrips: number;
+  /** Sessions logged in. */
+  logins: number;
 }
 
 export class TrafficMeter implements TrafficTotals {
@@ -14,6 +16,7 @@ export class TrafficMeter implements TrafficTotals {
   bytesIn = 0;
   bytesOut = 0;
   roundTrips = 0;
+  logins = 0;
 
   /** Meters that also feed a parent (a session's meter feeds the run's). */
   constructor(private readonly parent?: TrafficMeter) {}
@@ -24,7 +27,7 @@ export class TrafficMeter implements TrafficTotals {
   }
 
   totals(): TrafficTotals {
-    const { stanzasIn, stanzasOut, bytesIn, bytesOut, roundTrips } = this;
-    return { stanzasIn, stanzasOut, bytesIn, bytesOut, roundTrips };
+    const { stanzasIn, stanzasOut, bytesIn, bytesOut, roundTrips, logins } = this;
+    return { stanzasIn, stanzasOut, bytesIn, bytesOut, roundTrips, logins };
   }
 }

@@ -11,6 +11,8 @@ export interface TranscriptEntry {
   /** Milliseconds since the transcript started. */
   t: number;
   xml: string;
+  /** Which session, in scenarios with several ("alice/A"). */
+  actor?: string;
 }
 
 const SASL_NS = ["urn:ietf:params:xml:ns:xmpp-sasl", "urn:xmpp:sasl:2"];
@@ -65,15 +67,15 @@ export class Transcript {
 
   constructor(private readonly limit = 2000) {}
 
-  record(dir: TranscriptEntry["dir"], xml: string): void {
+  record(dir: TranscriptEntry["dir"], xml: string, actor?: string): void {
     if (this.entries.length >= this.limit) return;
-    this.entries.push({ dir, t: Date.now() - this.start, xml });
+    this.entries.push({ dir, t: Date.now() - this.start, xml, ...(actor ? { actor } : {}) });
     if (this.entries.length === this.limit) {
       this.entries.push({ dir: "note", t: Date.now() - this.start, xml: `transcript truncated at ${this.limit} entries` });
     }
   }
 
-  note(text: string): void {
-    this.record("note", text);
+  note(text: string, actor?: string): void {
+    this.record("note", text, actor);
   }
 }

@@ -1,0 +1,180 @@
+/**
+ * The context a live scenario runs in: it logs in actors, records everything
+ * they exchange into one transcript, registers cleanups as it creates
+ * things, and turns the way the scenario ended into a verdict.
+ */
+import { randomBytes } from "node:crypto";
+import type { CheckContext, CheckOutcome, Evidence, ScenarioDefinition, Verdict } from "../checks/types.js";
+import { SessionError, StanzaError, withDeadline } from "../session/errors.js";
+import type { Credentials, Session } from "../session/login.js";
+import type { XmppStream } from "../session/stream.js";
+import { Transcript } from "../session/transcript.js";
+import { Actor } from "./actor.js";
+import { ScenarioFailure, ScenarioSkip } from "./outcome.js";
+
+export type Role = "account" | "peer";
+
+/** What the runner gives every scenario. */
+export interface ScenarioEnvironment {
+  ctx: CheckContext;
+  accounts: { account: Credentials; peer?: Credentials };
+  /** Opens a logged-in session for these credentials (counted by the runner). */
+  connect(credentials: Credentials, resource: string): Promise<Session>;
+  /** Opens a bare stream to the server: no TLS upgrade, no authentication (for raw protocol checks). */
+  openStream(): Promise<XmppStream>;
+  /** How long an expected stanza may take. */
+  waitMs: number;
+  /** The whole scenario's deadline, cleanup not included. */
+  scenarioTimeoutMs: number;
+}
+
+export class Scenario {
+  readonly transcript = new Transcript();
+  readonly evidence: Evidence[] = [];
+  /** One sentence said on success; defaults to the check's title. */
+  summary: string | undefined;
+  private readonly cleanups: { what: string; fn: () => Promise<void> }[] = [];
+  private readonly actors: Actor[] = [];
+  private readonly raw: XmppStream[] = [];
+  private closed = false;
+
+  constructor(private readonly env: ScenarioEnvironment, readonly id: string) {}
+
+  get ctx(): CheckContext {
+    return this.env.ctx;
+  }
+
+  get domain(): string {
+    return this.env.ctx.domain;
+  }
+
+  /** A unique token for message bodies, item ids and room names of this run. */
+  token(prefix = "xc"): string {
+    return `${prefix}-${randomBytes(4).toString("hex")}`;
+  }
+
+  /** The bare JID of an account role. */
+  bareJid(role: Role): string {
+    const creds = role === "peer" ? this.env.accounts.peer : this.env.accounts.account;
+    if (!creds) this.skip("no second account: give --peer JID (password in XEPCHECK_PEER_PASSWORD) or use --register");
+    return `${creds.username}@${this.domain}`;
+  }
+
+  /** Logs in a new session of `role` ("alice/A"); closed when the scenario ends. */
+  async login(role: Role = "account", name?: string): Promise<Actor> {
+    if (this.closed) throw new SessionError("network", "close", "the scenario has ended");
+    const creds = role === "peer" ? this.env.accounts.peer : this.env.accounts.account;
+    if (!creds) this.skip("no second account: give --peer JID (password in XEPCHECK_PEER_PASSWORD) or use --register");
+    const label = `${creds.username}/${name ?? String.fromCharCode(65 + this.actors.length)}`;
+    const session = await this.env.connect(creds, `xepcheck-${this.token("r")}`);
+    session.stream.useTranscript(this.transcript, label);
+    this.transcript.note(`${label} logged in as ${session.jid}`, label);
+    const actor = new Actor(label, session, this.env.waitMs);
+    this.actors.push(actor);
+    return actor;
+  }
+
+  /** A fresh unauthenticated stream (as the server first answers), recorded as `label`; closed at the end. */
+  async rawStream(label = "raw"): Promise<XmppStream> {
+    const stream = await this.env.openStream();
+    stream.useTranscript(this.transcript, label);
+    this.raw.push(stream);
+    return stream;
+  }
+
+  /** Registers an undo step; cleanups run last-first, even when the scenario fails or times out. */
+  cleanup(what: string, fn: () => Promise<void>): void {
+    this.cleanups.push({ what, fn });
+  }
+
+  note(text: string): void {
+    this.transcript.note(text);
+  }
+
+  skip(reason: string): never {
+    throw new ScenarioSkip(reason);
+  }
+
+  fail(expected: string, actual: string): never {
+    throw new ScenarioFailure(expected, actual);
+  }
+
+  /** Asserts `condition`; otherwise the scenario fails with expected and actual. */
+  ensure(condition: unknown, expected: string, actual: string): void {
+    if (!condition) this.fail(expected, actual);
+  }
+
+  /** Runs the cleanups (each under a deadline), then closes every actor. Returns what failed. */
+  async finish(): Promise<string[]> {
+    const problems: string[] = [];
+    for (const { what, fn } of [...this.cleanups].reverse()) {
+      try {
+        await withDeadline("wait", this.env.waitMs * 2, fn(), `cleanup: ${what}`);
+        this.transcript.note(`cleanup: ${what}`);
+      } catch (err) {
+        problems.push(`${what}: ${(err as Error).message}`);
+        this.transcript.note(`cleanup failed: ${what}: ${(err as Error).message}`);
+      }
+    }
+    this.closed = true;
+    await Promise.all([...this.actors.map((a) => a.close()), ...this.raw.map((r) => r.close())]);
+    return problems;
+  }
+}
+
+/** works × advertised → verdict, as the specs' readers expect it. */
+export function verdictFor(works: boolean, advertised: boolean | null): Verdict {
+  if (works) return advertised === false ? "warn" : "pass";
+  return advertised === false ? "na" : "fail";
+}
+
+export interface ScenarioResult {
+  outcome: CheckOutcome;
+  /** Cleanups that failed: something may be left on the server. */
+  cleanupProblems: string[];
+}
+
+export async function runScenario(def: ScenarioDefinition, env: ScenarioEnvironment): Promise<ScenarioResult> {
+  const s = new Scenario(env, def.id);
+  const advertised = def.advertised(env.ctx);
+  let verdict: Verdict;
+  let works: boolean | null = null;
+  let summary: string;
+  const evidence: Evidence[] = [];
+  try {
+    await withDeadline("wait", env.scenarioTimeoutMs, def.run(s), `scenario ${def.id} to finish`);
+    works = true;
+    verdict = verdictFor(true, advertised);
+    summary = (s.summary ?? def.title) + (verdict === "warn" ? " (works, but is not advertised)" : "");
+  } catch (err) {
+    if (err instanceof ScenarioSkip) {
+      verdict = "skip";
+      summary = err.message;
+    } else if (err instanceof ScenarioFailure || err instanceof StanzaError) {
+      const failure =
+        err instanceof StanzaError ? new ScenarioFailure("an iq result", `the error ${err.condition}${err.text ? ` (${err.text})` : ""}`) : err;
+      works = false;
+      verdict = verdictFor(false, advertised);
+      evidence.push({ type: "expectedActual", expected: failure.expected, actual: failure.actual });
+      summary =
+        verdict === "na"
+          ? `not offered: ${failure.message}`
+          : `${advertised ? "advertised but broken" : "does not work"}: ${failure.message}`;
+    } else {
+      verdict = "error";
+      summary = `could not tell: ${(err as Error).message}`;
+    }
+  }
+  const cleanupProblems = await s.finish();
+  if (cleanupProblems.length) evidence.push({ type: "note", text: `cleanup failed: ${cleanupProblems.join("; ")}` });
+  return {
+    outcome: {
+      verdict,
+      advertised,
+      works,
+      summary,
+      evidence: [...evidence, ...s.evidence, { type: "transcript", entries: s.transcript.entries }],
+    },
+    cleanupProblems,
+  };
+}
