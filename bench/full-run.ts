@@ -1,0 +1,58 @@
+/**
+ * bench/full-run: a full `xepcheck run` (probe, every advertisement check,
+ * every live scenario) against a local Prosody: wall time, logins, and how
+ * much the scenarios overlap (their summed durations against the wall time),
+ * at the default concurrency and one at a time.
+ *
+ *   npm run build && node dist/bench/full-run.js [prosody|ejabberd]
+ */
+import { readFileSync } from "node:fs";
+import { runTarget } from "../src/runner/run.js";
+import { startServer } from "../test/servers/harness.js";
+
+const kind = process.argv[2] === "ejabberd" ? "ejabberd" : "prosody";
+const server = await startServer(kind, { basePort: kind === "prosody" ? 27200 : 27300 });
+try {
+  const [alice, bob] = server.accounts as [{ jid: string; password: string }, { jid: string; password: string }];
+  const rows: string[] = [];
+  for (const concurrency of [4, 1]) {
+    const report = await runTarget({
+      jid: alice.jid,
+      password: alice.password,
+      peer: bob,
+      register: false,
+      host: "127.0.0.1",
+      port: server.ports.c2s,
+      tls: "starttls",
+      ca: { path: server.caFile, pem: readFileSync(server.caFile, "utf8") },
+      insecure: false,
+      timeoutMs: 10_000,
+      scenarioTimeoutMs: 60_000,
+      concurrency,
+      scenarios: true,
+      suites: ["cs2023"],
+      only: [],
+      skip: [],
+    });
+    const scenarios = report.checks.filter((c) => c.kind === "scenario");
+    const sum = scenarios.reduce((t, c) => t + c.durationMs, 0);
+    const verdicts = scenarios.reduce<Record<string, number>>((acc, c) => ({ ...acc, [c.verdict]: (acc[c.verdict] ?? 0) + 1 }), {});
+    rows.push(
+      `| ${concurrency} | ${(report.durationMs / 1000).toFixed(2)} s | ${scenarios.length} | ${(sum / 1000).toFixed(2)} s | ` +
+        `${report.traffic.logins} | ${report.traffic.roundTrips} | ${Object.entries(verdicts).map(([v, n]) => `${n} ${v}`).join(", ")} |`,
+    );
+  }
+  const version = server.kind === "prosody" ? "Prosody 13" : "ejabberd 24.12";
+  process.stdout.write(
+    [
+      `Full run against a local ${version} (alice + peer bob):`,
+      "",
+      "| concurrency | wall time | scenarios | sum of scenario durations | logins | round trips | scenario verdicts |",
+      "|---:|---:|---:|---:|---:|---:|---|",
+      ...rows,
+      "",
+    ].join("\n"),
+  );
+} finally {
+  await server.stop();
+}

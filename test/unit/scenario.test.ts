@@ -1,0 +1,172 @@
+/**
+ * The scenario framework without a server: how a scenario ends becomes its
+ * verdict, cleanups always run, and one scenario's hang or failure never
+ * touches another's verdict.
+ */
+import { describe, expect, it } from "vitest";
+import { defineScenario, type ScenarioDefinition } from "../../src/checks/types.js";
+import { judge } from "../../src/runner/run.js";
+import { ScenarioFailure } from "../../src/scenario/outcome.js";
+import { runScenario, verdictFor, type ScenarioEnvironment } from "../../src/scenario/scenario.js";
+import { SessionError, StanzaError } from "../../src/session/errors.js";
+import { context } from "./fixtures.js";
+
+const env = (overrides: Partial<ScenarioEnvironment> = {}): ScenarioEnvironment => ({
+  ctx: context(),
+  accounts: { account: { username: "alice", password: "pw" } },
+  connect: async () => {
+    throw new Error("no server in unit tests");
+  },
+  openStream: async () => {
+    throw new Error("no server in unit tests");
+  },
+  waitMs: 200,
+  scenarioTimeoutMs: 300,
+  ...overrides,
+});
+
+function scenario(run: ScenarioDefinition["run"], advertised: boolean | null = true, extra: Partial<ScenarioDefinition> = {}): ScenarioDefinition {
+  return defineScenario({
+    id: "test.scenario",
+    spec: { doc: "XEP-9999", version: "1", section: "1", url: "https://example.org" },
+    level: "MUST",
+    requirement: "A test requirement that is long enough.",
+    title: "A test scenario",
+    needs: ["account"],
+    advertised: () => advertised,
+    run,
+    ...extra,
+  });
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+describe("verdicts from advertised x works", () => {
+  it("follows the table", () => {
+    expect(verdictFor(true, true)).toBe("pass");
+    expect(verdictFor(true, null)).toBe("pass");
+    expect(verdictFor(true, false)).toBe("warn");
+    expect(verdictFor(false, true)).toBe("fail");
+    expect(verdictFor(false, null)).toBe("fail");
+    expect(verdictFor(false, false)).toBe("na");
+  });
+
+  it("a failed expectation is 'advertised but broken', with expected and actual", async () => {
+    const { outcome } = await runScenario(scenario(async (s) => s.fail("a copy at A", "nothing")), env());
+    expect(outcome).toMatchObject({ verdict: "fail", advertised: true, works: false });
+    expect(outcome.summary).toMatch(/^advertised but broken: expected a copy at A; got nothing/);
+    expect(outcome.evidence).toContainEqual({ type: "expectedActual", expected: "a copy at A", actual: "nothing" });
+    expect(outcome.evidence.at(-1)).toMatchObject({ type: "transcript" });
+  });
+
+  it("an error reply where a result was needed means it does not work; not advertised then reads na", async () => {
+    const { outcome } = await runScenario(
+      scenario(async () => {
+        throw new StanzaError("service-unavailable", "cancel", undefined, "<iq/>");
+      }, false),
+      env(),
+    );
+    expect(outcome).toMatchObject({ verdict: "na", works: false });
+  });
+
+  it("works but not advertised is a warning", async () => {
+    const { outcome } = await runScenario(scenario(async () => {}, false), env());
+    expect(outcome).toMatchObject({ verdict: "warn", works: true });
+    expect(outcome.summary).toMatch(/not advertised/);
+  });
+
+  it("a network problem or an unanswered iq is 'could not tell', never a fail", async () => {
+    const { outcome } = await runScenario(
+      scenario(async () => {
+        throw new SessionError("timeout", "iq", "timed out after 200 ms waiting for iq");
+      }),
+      env(),
+    );
+    expect(outcome).toMatchObject({ verdict: "error", works: null });
+  });
+
+  it("a missing second account skips with the reason", async () => {
+    const { outcome } = await runScenario(scenario(async (s) => void (await s.login("peer"))), env());
+    expect(outcome.verdict).toBe("skip");
+    expect(outcome.summary).toMatch(/no second account/);
+  });
+});
+
+describe("cleanups", () => {
+  it("run last-first even when the scenario fails", async () => {
+    const order: string[] = [];
+    const { outcome } = await runScenario(
+      scenario(async (s) => {
+        s.cleanup("first", async () => void order.push("first"));
+        s.cleanup("second", async () => void order.push("second"));
+        throw new ScenarioFailure("x", "y");
+      }),
+      env(),
+    );
+    expect(outcome.verdict).toBe("fail");
+    expect(order).toEqual(["second", "first"]);
+  });
+
+  it("run when the scenario hangs past its deadline, which is an error", async () => {
+    let cleaned = false;
+    const { outcome } = await runScenario(
+      scenario(async (s) => {
+        s.cleanup("undo", async () => void (cleaned = true));
+        await new Promise(() => {}); // never settles
+      }),
+      env(),
+    );
+    expect(outcome.verdict).toBe("error");
+    expect(outcome.summary).toMatch(/timed out after 300 ms waiting for scenario test.scenario to finish/);
+    expect(cleaned).toBe(true);
+  });
+
+  it("a failing cleanup is reported, not hidden", async () => {
+    const result = await runScenario(
+      scenario(async (s) => {
+        s.cleanup("restore the vCard", async () => {
+          throw new Error("forbidden");
+        });
+      }),
+      env(),
+    );
+    expect(result.outcome.verdict).toBe("pass");
+    expect(result.cleanupProblems).toEqual(["restore the vCard: forbidden"]);
+    expect(result.outcome.evidence).toContainEqual({ type: "note", text: "cleanup failed: restore the vCard: forbidden" });
+  });
+});
+
+describe("running many scenarios", () => {
+  it("runs independent scenarios concurrently and exclusive ones alone; a hang affects only itself", async () => {
+    const spans: Record<string, [number, number]> = {};
+    const timed = (id: string, body: () => Promise<void>, extra: Partial<ScenarioDefinition> = {}) =>
+      scenario(
+        async () => {
+          const start = performance.now();
+          try {
+            await body();
+          } finally {
+            spans[id] = [start, performance.now()];
+          }
+        },
+        true,
+        { id, ...extra },
+      );
+    const checks = [
+      timed("t.a", () => sleep(100)),
+      timed("t.b", () => sleep(100)),
+      timed("t.hang", () => new Promise<void>(() => {})),
+      timed("t.alone", () => sleep(20), { exclusive: true }),
+    ];
+    const { results } = await judge(checks, context(), { timeoutMs: 200, concurrency: 4, scenarioEnv: env() });
+    expect(results.map((r) => [r.id, r.verdict])).toEqual([
+      ["t.a", "pass"],
+      ["t.b", "pass"],
+      ["t.hang", "error"],
+      ["t.alone", "pass"],
+    ]);
+    const [a, b, alone] = [spans["t.a"]!, spans["t.b"]!, spans["t.alone"]!];
+    expect(b[0]).toBeLessThan(a[1]); // b started before a ended: they overlapped
+    expect(alone[0]).toBeGreaterThanOrEqual(Math.max(a[1], b[1])); // the exclusive one ran after the others
+  });
+});
