@@ -33,6 +33,11 @@ export class Scenario {
   readonly evidence: Evidence[] = [];
   /** One sentence said on success; defaults to the check's title. */
   summary: string | undefined;
+  /**
+   * What the scenario found advertised where the probe cannot look (a room's
+   * own disco#info): when set, it replaces the definition's advertised(ctx).
+   */
+  advertised: boolean | null | undefined;
   private readonly cleanups: { what: string; fn: () => Promise<void> }[] = [];
   private readonly actors: Actor[] = [];
   private readonly raw: XmppStream[] = [];
@@ -136,13 +141,15 @@ export interface ScenarioResult {
 
 export async function runScenario(def: ScenarioDefinition, env: ScenarioEnvironment): Promise<ScenarioResult> {
   const s = new Scenario(env, def.id);
-  const advertised = def.advertised(env.ctx);
+  const probed = def.advertised(env.ctx);
   let verdict: Verdict;
   let works: boolean | null = null;
   let summary: string;
   const evidence: Evidence[] = [];
+  let advertised = probed;
   try {
     await withDeadline("wait", env.scenarioTimeoutMs, def.run(s), `scenario ${def.id} to finish`);
+    if (s.advertised !== undefined) advertised = s.advertised;
     works = true;
     verdict = verdictFor(true, advertised);
     summary = (s.summary ?? def.title) + (verdict === "warn" ? " (works, but is not advertised)" : "");
@@ -153,6 +160,7 @@ export async function runScenario(def: ScenarioDefinition, env: ScenarioEnvironm
     } else if (err instanceof ScenarioFailure || err instanceof StanzaError) {
       const failure =
         err instanceof StanzaError ? new ScenarioFailure("an iq result", `the error ${err.condition}${err.text ? ` (${err.text})` : ""}`) : err;
+      if (s.advertised !== undefined) advertised = s.advertised;
       works = false;
       verdict = verdictFor(false, advertised);
       evidence.push({ type: "expectedActual", expected: failure.expected, actual: failure.actual });
