@@ -4,26 +4,187 @@
  * Counted as advertised in the post-auth stream features, or inline in SASL2
  * (where a client enables it during authentication).
  */
+import { xml, type Element } from "@xmpp/xml";
+import { withBody, type Actor } from "../scenario/actor.js";
+import { ScenarioFailure } from "../scenario/outcome.js";
+import type { Scenario } from "../scenario/scenario.js";
+import { SessionError } from "../session/errors.js";
+import { NS_SM, StreamManagement, StreamManagementError } from "../session/stream-management.js";
+import type { XmppStream } from "../session/stream.js";
 import { advertisedOutcome, findStreamFeature } from "./advertisement.js";
-import { defineCheck } from "./types.js";
+import { defineCheck, defineScenario, type CheckContext } from "./types.js";
 import { NS_SASL2 } from "./xep-0388-sasl2.js";
 
-export const NS_SM = "urn:xmpp:sm:3";
+export { NS_SM };
+
+const spec = (section: string, anchor: string) => ({
+  doc: "XEP-0198",
+  version: "1.6.3",
+  section,
+  url: `https://xmpp.org/extensions/xep-0198.html#${anchor}`,
+});
+
+function smFeatures(ctx: CheckContext) {
+  return [
+    findStreamFeature(ctx, [{ name: "sm", ns: NS_SM }], "after-auth"),
+    findStreamFeature(ctx, [{ name: "authentication", ns: NS_SASL2 }, { name: "inline" }, { name: "sm", ns: NS_SM }], "before-auth"),
+  ];
+}
+
+export function smAdvertised(ctx: CheckContext): boolean {
+  return smFeatures(ctx).some((f) => f.foundAt.length > 0);
+}
+
+/** Runs a step of the protocol that the server must answer: a silent server fails the check instead of "could not tell". */
+export async function answered<T>(what: string, step: Promise<T>): Promise<T> {
+  try {
+    return await step;
+  } catch (err) {
+    if (err instanceof StreamManagementError) {
+      throw new ScenarioFailure(what, err.failed?.toString() ?? err.message);
+    }
+    if (err instanceof SessionError && err.kind === "timeout") throw new ScenarioFailure(what, "no answer within the deadline");
+    throw err;
+  }
+}
+
+/**
+ * Starts stream management on `actor`'s stream, ending the session cleanly
+ * (resuming it first if it was dropped) when the scenario ends.
+ */
+export async function manage(s: Scenario, actor: Actor, resume: boolean): Promise<StreamManagement> {
+  const open = actor.session.openAuthenticated;
+  if (resume && !open) s.skip("this session cannot open a new authenticated connection to resume on");
+  const sm = new StreamManagement(actor.stream);
+  s.cleanup(`end ${actor.label}'s managed session`, () => (open ? sm.end(open) : sm.close()));
+  const enabled = await answered(`<enabled xmlns='${NS_SM}'/>`, sm.enable({ resume }));
+  if (resume) {
+    if (!enabled.resume) s.skip(`the server enables Stream Management without resumption: ${enabled.element.toString()}`);
+    s.ensure(enabled.id, "an 'id' attribute (the SM-ID) on <enabled resume='true'/> (§5)", enabled.element.toString());
+  }
+  return sm;
+}
+
+/** Opens a new authenticated (unbound) connection for `actor`, recorded in the scenario's transcript. */
+export async function reconnect(s: Scenario, actor: Actor, label: string): Promise<XmppStream> {
+  const stream = await actor.session.openAuthenticated!();
+  stream.useTranscript(s.transcript, label);
+  s.note(`${label}: new connection, authenticated, not bound`);
+  return stream;
+}
+
+/**
+ * Makes sure the server has processed everything we sent, including our last
+ * <a h/>: after its <a/> to our <r/>, nothing of ours is left in flight.
+ */
+export async function settle(sm: StreamManagement): Promise<number> {
+  sm.ack();
+  return answered(`<a xmlns='${NS_SM}' h='…'/> answering <r/>`, sm.requestAck());
+}
+
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** After a dropped connection, gives the server a moment to notice before stanzas are sent to the session. */
+export async function dropConnection(s: Scenario, sm: StreamManagement): Promise<void> {
+  sm.drop();
+  s.note(`dropped the TCP connection of ${sm.stream.actor ?? "the session"} without closing the stream`);
+  await pause(300);
+}
 
 export default [
   defineCheck({
     id: "xep0198.advertised",
-    spec: { doc: "XEP-0198", version: "1.6.3", section: "2", url: "https://xmpp.org/extensions/xep-0198.html#feature" },
+    spec: spec("2", "feature"),
     level: "INFO",
     requirement:
       "The server returns a stream header to the client along with stream features, where the features include an <sm/> element qualified by the 'urn:xmpp:sm:3' namespace (see Namespace Versioning regarding the possibility of incrementing the version number).",
     title: "Stream Management is advertised",
     needs: ["account"],
-    run: (ctx) =>
-      advertisedOutcome(
-        "Stream Management",
-        findStreamFeature(ctx, [{ name: "sm", ns: NS_SM }], "after-auth"),
-        findStreamFeature(ctx, [{ name: "authentication", ns: NS_SASL2 }, { name: "inline" }, { name: "sm", ns: NS_SM }], "before-auth"),
-      ),
+    run: (ctx) => advertisedOutcome("Stream Management", ...smFeatures(ctx)),
+  }),
+  defineScenario({
+    id: "xep0198.acks",
+    spec: spec("4", "acking"),
+    level: "MUST",
+    requirement:
+      "When an <r/> element (\"request\") is received, the recipient MUST acknowledge it by sending an <a/> element to the sender containing a value of 'h' that is equal to the number of stanzas handled by the recipient of the <r/> element.",
+    title: "Stream Management: the server acknowledges exactly the stanzas it handled",
+    needs: ["account", "peer"],
+    advertised: smAdvertised,
+    run: async (s) => {
+      const alice = await s.login("account", "A");
+      const bob = await s.login("peer");
+      const sm = await manage(s, alice, false);
+      // Three stanzas of different kinds: two messages and an iq.
+      const first = `first ${s.token()}`;
+      const second = `second ${s.token()}`;
+      alice.message(bob.jid, first);
+      alice.message(bob.jid, second);
+      await alice.iq(xml("iq", { type: "get", to: s.domain }, xml("ping", { xmlns: "urn:xmpp:ping" })));
+      await bob.expect(withBody(second), "alice's second message at bob");
+      const h = await answered(`<a xmlns='${NS_SM}' h='${sm.outbound}'/>`, sm.requestAck());
+      s.ensure(h === sm.outbound, `<a h='${sm.outbound}'/>: the ${sm.outbound} stanzas alice sent since <enable/>`, `<a h='${h}'/>`);
+
+      // The other direction: the server asks us (it MAY at any time); we answer with our count.
+      const before = sm.answered.length;
+      const back = `back ${s.token()}`;
+      bob.message(alice.jid, back);
+      await alice.expect(withBody(back), "bob's message at alice");
+      const request = await alice.stream
+        .waitFor((el: Element) => el.is("r", NS_SM), "wait", { timeoutMs: 2000 })
+        .catch(() => undefined);
+      if (request || sm.answered.length > before) {
+        s.note(`the server requested acks; alice answered with h=${sm.answered.join(", ")}`);
+      } else {
+        s.note("the server sent no <r/> within 2 s (it MAY ack at its own pace)");
+      }
+      // Still acknowledged correctly after our answers, and the stream is alive.
+      const again = await answered(`<a xmlns='${NS_SM}' h='${sm.outbound}'/>`, sm.requestAck());
+      s.ensure(again === sm.outbound, `<a h='${sm.outbound}'/>`, `<a h='${again}'/>`);
+      s.summary = `the server acknowledged h=${h} for the ${h} stanzas sent, and h=${again} later` +
+        (sm.answered.length ? `; its <r/> was answered with h=${sm.answered.at(-1)}` : "");
+    },
+  }),
+  defineScenario({
+    id: "xep0198.resume",
+    spec: spec("5", "resumption"),
+    level: "MUST",
+    requirement:
+      "If the server can resume the former stream, it MUST return a <resumed/> element, which MUST include a 'previd' attribute set to the SM-ID of the former stream and MUST also include an 'h' attribute set to the sequence number of the last handled stanza sent over the former stream from the client to the server (in the unlikely case that the server never received any stanzas, it would set 'h' to zero).",
+    title: "Stream Management: a dropped session resumes and gets what was sent meanwhile",
+    needs: ["account", "peer"],
+    advertised: smAdvertised,
+    run: async (s) => {
+      const alice = await s.login("account", "A");
+      const bob = await s.login("peer");
+      const sm = await manage(s, alice, true);
+      const previd = sm.enabled!.id!;
+      // Available, with a negative priority: bare-JID messages of other scenarios are not routed here (RFC 6121 §8.5.2).
+      alice.available(-1);
+      const before = `before ${s.token()}`;
+      bob.message(alice.jid, before);
+      await alice.expect(withBody(before), "bob's message at alice before the drop");
+      alice.message(bob.jid, `reply ${s.token()}`);
+      const handled = await settle(sm);
+      s.ensure(handled === sm.outbound, `<a h='${sm.outbound}'/>`, `<a h='${handled}'/>`);
+
+      await dropConnection(s, sm);
+      const meanwhile = `meanwhile ${s.token()}`;
+      bob.message(alice.jid, meanwhile);
+      s.note(`bob sent a message to ${alice.jid} while it was disconnected`);
+
+      const stream = await reconnect(s, alice, `${alice.label} (resumed)`);
+      const sent = sm.outbound;
+      const resumed = await answered(`<resumed xmlns='${NS_SM}' previd='${previd}' h='${sent}'/>`, sm.resume(stream));
+      s.ensure(resumed.attrs.previd === previd, `<resumed previd='${previd}'/>`, resumed.toString());
+      s.ensure(resumed.attrs.h === String(sent), `<resumed h='${sent}'/>: the stanzas alice sent before the drop`, resumed.toString());
+      const got = await stream.waitFor(withBody(meanwhile), "wait", { timeoutMs: stream.options.timeoutMs }).catch(() => undefined);
+      s.ensure(got, "the message sent while disconnected, delivered on the resumed stream", "nothing arrived");
+      const duplicate = await stream.waitFor(withBody(before), "wait", { timeoutMs: 500 }).catch(() => undefined);
+      s.ensure(!duplicate, "no re-sending of a stanza alice had acknowledged before the drop (§5)", duplicate?.toString() ?? "");
+      const h = await answered(`<a xmlns='${NS_SM}' h='${sm.outbound}'/>`, sm.requestAck());
+      s.ensure(h === sm.outbound, `<a h='${sm.outbound}'/> on the resumed stream`, `<a h='${h}'/>`);
+      s.summary = `resumed ${alice.jid} with previd and h=${sent}; the message sent while disconnected arrived after <resumed/>`;
+    },
   }),
 ];

@@ -1,21 +1,179 @@
 /**
  * XEP-0357: Push Notifications
  * https://xmpp.org/extensions/xep-0357.html
+ *
+ * The "App Server" is played by a session of the peer account: its full JID
+ * is the push service JID, it expects the server's pubsub publish and
+ * answers it with a result. Alice's device is a resumable Stream Management
+ * session (XEP-0198) that loses its connection: both Prosody
+ * (mod_cloud_notify) and ejabberd (mod_push) push for stanzas that reach
+ * such a hibernating session, which is how mobile clients use push. The
+ * session is resumed afterwards, so the message is delivered and nothing
+ * goes to offline storage.
  */
-import { discoAdvertised } from "./advertisement.js";
-import { defineCheck } from "./types.js";
+import { xml, type Element } from "@xmpp/xml";
+import { withBody, type Actor } from "../scenario/actor.js";
+import type { Scenario } from "../scenario/scenario.js";
+import { StanzaError } from "../session/errors.js";
+import type { StreamManagement } from "../session/stream-management.js";
+import { discoAdvertised, findDiscoFeature } from "./advertisement.js";
+import { defineCheck, defineScenario, type CheckContext } from "./types.js";
+import { answered, dropConnection, manage, reconnect, settle } from "./xep-0198-stream-management.js";
 
 export const NS_PUSH = "urn:xmpp:push:0";
+export const NS_PUBSUB = "http://jabber.org/protocol/pubsub";
+
+const spec = (section: string, anchor: string) => ({
+  doc: "XEP-0357",
+  version: "0.4.1",
+  section,
+  url: `https://xmpp.org/extensions/xep-0357.html${anchor}`,
+});
+
+function pushAdvertised(ctx: CheckContext): boolean {
+  return findDiscoFeature(ctx, NS_PUSH, ["account", "domain"]).foundAt.length > 0;
+}
+
+/** The <publish/> of a push notification to `node` (§7): an iq set with pubsub/publish[@node]. */
+function publishTo(node: string) {
+  return (el: Element) =>
+    el.is("iq") && el.attrs.type === "set" && el.getChild("pubsub", NS_PUBSUB)?.getChild("publish")?.attrs.node === node;
+}
+
+/** The push service's answer: the publish succeeded (XEP-0060 §7.1.2). */
+function acceptPublish(service: Actor, publish: Element): void {
+  service.send(xml("iq", { type: "result", id: publish.attrs.id, to: publish.attrs.from }));
+}
+
+interface PushSetup {
+  alice: Actor;
+  sm: StreamManagement;
+  /** The session whose full JID is the push service ("App Server"). */
+  service: Actor;
+  /** A second session of the peer that sends alice messages. */
+  sender: Actor;
+  node: string;
+}
+
+/**
+ * Alice logs in with resumable Stream Management, becomes available and
+ * enables push to the peer's full JID with a fresh node (§5). Cleanups
+ * disable push (from a fresh session, so it works whatever happened) and
+ * end the managed session.
+ */
+async function setUp(s: Scenario): Promise<PushSetup> {
+  const alice = await s.login("account", "A");
+  const service = await s.login("peer", "push");
+  const sender = await s.login("peer", "sender");
+  const node = s.token("node");
+  s.cleanup(`disable push to ${service.jid} node ${node}`, async () => {
+    const fresh = await s.login("account", "cleanup");
+    // Already disabled by the scenario: ejabberd then answers item-not-found, which is fine here.
+    await fresh
+      .iq(xml("iq", { type: "set" }, xml("disable", { xmlns: NS_PUSH, jid: service.jid, node })))
+      .catch((err: unknown) => {
+        if (!(err instanceof StanzaError && err.condition === "item-not-found")) throw err;
+      });
+  });
+  const sm = await manage(s, alice, true);
+  alice.available();
+  await alice.iq(xml("iq", { type: "set" }, xml("enable", { xmlns: NS_PUSH, jid: service.jid, node })));
+  s.note(`alice/A enabled push to ${service.jid} node ${node}`);
+  return { alice, sm, service, sender, node };
+}
+
+/** Alice's connection drops (her session hibernates); the sender writes to her. Returns the body. */
+async function hibernateAndWrite(s: Scenario, { alice, sm, sender }: PushSetup): Promise<string> {
+  await settle(sm); // nothing of ours in flight, everything of the server's acknowledged
+  await dropConnection(s, sm);
+  const body = `while away ${s.token()}`;
+  sender.message(alice.bare, body);
+  return body;
+}
+
+/** Resumes alice's session on a new connection and waits for the message sent while she was away. */
+async function comeBack(s: Scenario, { alice, sm }: PushSetup, body: string): Promise<void> {
+  const stream = await reconnect(s, alice, `${alice.label} (resumed)`);
+  await answered(`<resumed xmlns='urn:xmpp:sm:3'/>`, sm.resume(stream));
+  const got = await stream.waitFor(withBody(body), "wait", { timeoutMs: stream.options.timeoutMs }).catch(() => undefined);
+  s.ensure(got, "the message sent while alice was away, delivered after resumption", "nothing arrived");
+}
+
+function notificationOf(publish: Element): Element | undefined {
+  return publish.getChild("pubsub", NS_PUBSUB)?.getChild("publish")?.getChild("item")?.getChild("notification", NS_PUSH);
+}
+
+/** The fields of the optional urn:xmpp:push:summary form, as table rows. */
+function summaryRows(notification: Element): string[][] {
+  const form = notification.getChild("x", "jabber:x:data");
+  return (form?.getChildren("field") ?? []).map((f) => [f.attrs.var ?? "", f.getChildren("value").map((v) => v.text()).join(", ")]);
+}
 
 export default [
   defineCheck({
     id: "xep0357.advertised",
-    spec: { doc: "XEP-0357", version: "0.4.1", section: "4.1", url: "https://xmpp.org/extensions/xep-0357.html" },
+    spec: spec("4.1", ""),
     level: "MUST",
     requirement:
       "If the user's server supports publishing push notifications and the account is provisioned to allow them, the server MUST include the feature 'urn:xmpp:push:0' in its list of supported features.",
     title: "Push Notifications are advertised",
     needs: ["account"],
     run: (ctx) => discoAdvertised(ctx, "Push Notifications", NS_PUSH, ["account", "domain"]),
+  }),
+  defineScenario({
+    id: "xep0357.publish",
+    spec: spec("7", "#publishing"),
+    level: "MUST",
+    requirement:
+      "When the user's server detects an event warranting a push notification, it performs a PubSub publish to all XMPP Push Services registered for the user, where the item payload is a <notification /> element in the 'urn:xmpp:push:0' namespace.",
+    title: "Push: a message to a disconnected session is published to the push service",
+    needs: ["account", "peer"],
+    exclusive: true,
+    advertised: pushAdvertised,
+    run: async (s) => {
+      const setup = await setUp(s);
+      const { service, node } = setup;
+      const publishing = service.expect(publishTo(node), `a pubsub publish to node ${node} at ${service.jid}`);
+      publishing.catch(() => {});
+      const body = await hibernateAndWrite(s, setup);
+      const publish = await publishing;
+      acceptPublish(service, publish);
+      const notification = notificationOf(publish);
+      s.ensure(notification, `<item><notification xmlns='${NS_PUSH}'/></item> in the publish`, publish.toString());
+      const rows = summaryRows(notification!);
+      if (rows.length) s.evidence.push({ type: "table", title: "Push summary form", columns: ["field", "value"], rows });
+      await comeBack(s, setup, body);
+      await setup.sm.stream.iq(xml("iq", { type: "set" }, xml("disable", { xmlns: NS_PUSH, jid: service.jid, node })));
+      s.summary = `a message to alice's hibernating session was pushed to node ${node} at ${service.jid} (from ${publish.attrs.from ?? "?"})`;
+    },
+  }),
+  defineScenario({
+    id: "xep0357.disable",
+    spec: spec("6", "#disabling"),
+    level: "MUST",
+    requirement: "When a service is not enabled, the server MUST NOT attempt publishing notifications to the service.",
+    title: "Push: after <disable/>, no more notifications are published",
+    needs: ["account", "peer"],
+    exclusive: true,
+    advertised: pushAdvertised,
+    run: async (s) => {
+      const setup = await setUp(s);
+      const { sm, service, node } = setup;
+      // While enabled, the event pushes (the control)…
+      const publishing = service.expect(publishTo(node), `a pubsub publish to node ${node} while push is enabled`);
+      publishing.catch(() => {});
+      const first = await hibernateAndWrite(s, setup);
+      acceptPublish(service, await publishing);
+      await comeBack(s, setup, first);
+      // …after <disable/>, the same event must not.
+      await sm.stream.iq(xml("iq", { type: "set" }, xml("disable", { xmlns: NS_PUSH, jid: service.jid, node })));
+      s.note(`alice/A disabled push to ${service.jid} node ${node}`);
+      const quiet = 4000;
+      const none = service.expectNone(publishTo(node), `no publish to node ${node} after <disable/>`, quiet);
+      const second = await hibernateAndWrite(s, setup);
+      await none;
+      await comeBack(s, setup, second);
+      s.summary = `while enabled the event was pushed to node ${node}; after <disable/> nothing was published within ${quiet / 1000} s`;
+    },
   }),
 ];

@@ -64,12 +64,20 @@ export function renderTerminal(report: Report, options: { color: boolean }): str
     const checks = byDoc.get(doc)!;
     const label = paintVerdict(c, summary.verdict, VERDICT_LABEL[summary.verdict]);
     const facts = c.dim(`adv ${yesNo(summary.advertised).padEnd(3)} works ${yesNo(summary.works).padEnd(3)}`);
+    const indent = `        ${" ".repeat(docWidth)}  `;
     if (checks.length === 1) {
       lines.push(`  ${label}  ${doc.padEnd(docWidth)}  ${facts}  ${checks[0]!.summary}`);
     } else {
       lines.push(`  ${label}  ${doc.padEnd(docWidth)}  ${facts}`);
       for (const check of checks) {
-        lines.push(`        ${" ".repeat(docWidth)}  ${paintVerdict(c, check.verdict, VERDICT_LABEL[check.verdict])} ${check.summary}`);
+        lines.push(`${indent}${paintVerdict(c, check.verdict, VERDICT_LABEL[check.verdict])} ${check.summary}`);
+      }
+    }
+    // A failure says what the spec requires and what happened (the transcript is in the JSON).
+    for (const check of checks.filter((x) => x.verdict === "fail")) {
+      lines.push(c.dim(`${indent}  ${check.id} · ${check.spec.doc} §${check.spec.section} ${check.level}: "${check.requirement}"`));
+      for (const e of check.evidence) {
+        if (e.type === "expectedActual") lines.push(`${indent}  expected: ${e.expected}`, `${indent}  actual:   ${e.actual}`);
       }
     }
   }

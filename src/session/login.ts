@@ -35,6 +35,11 @@ export interface Session {
   jid: string;
   mechanism: string;
   offeredMechanisms: string[];
+  /**
+   * Opens a new connection with the same settings and credentials,
+   * authenticated but not bound (for XEP-0198 resumption). Set by login().
+   */
+  openAuthenticated?: () => Promise<XmppStream>;
 }
 
 /** Opens a stream and makes it TLS-protected (STARTTLS unless direct TLS). */
@@ -72,6 +77,29 @@ export function chooseMechanism(offered: string[], preference = MECHANISM_PREFER
 }
 
 export async function login(options: LoginOptions): Promise<Session> {
+  const { stream, mechanism, offeredMechanisms: offered } = await loginWithoutBind(options);
+  try {
+    stream.jid = await bind(stream, options.resource ?? `xepcheck-${Math.random().toString(36).slice(2, 8)}`);
+    await establishLegacySession(stream);
+    return {
+      stream,
+      jid: stream.jid,
+      mechanism,
+      offeredMechanisms: offered,
+      openAuthenticated: async () => (await loginWithoutBind(options)).stream,
+    };
+  } catch (err) {
+    stream.destroy();
+    throw err;
+  }
+}
+
+/**
+ * Everything of login() but binding: open, STARTTLS, SASL, restart. The
+ * stream is authenticated and has no resource yet, as XEP-0198 resumption
+ * needs it (<resume/> takes the place of <bind/>).
+ */
+export async function loginWithoutBind(options: LoginOptions): Promise<Omit<Session, "jid" | "openAuthenticated">> {
   const { credentials } = options;
   const bare = `${credentials.username}@${options.domain}`;
   const stream = await connectSecure({ ...options, from: bare });
@@ -87,9 +115,7 @@ export async function login(options: LoginOptions): Promise<Session> {
     }
     await authenticate(stream, mechanism, credentials);
     await stream.restart("after-auth");
-    stream.jid = await bind(stream, options.resource ?? `xepcheck-${Math.random().toString(36).slice(2, 8)}`);
-    await establishLegacySession(stream);
-    return { stream, jid: stream.jid, mechanism, offeredMechanisms: offered };
+    return { stream, mechanism, offeredMechanisms: offered };
   } catch (err) {
     stream.destroy();
     throw err;

@@ -91,6 +91,7 @@ export class XmppStream {
   private idCounter = 0;
   private readonly idPrefix = Math.random().toString(36).slice(2, 8);
   private readonly listeners = new Set<(el: Element) => void>();
+  private readonly observers = new Set<(el: Element, direction: "in" | "out") => void>();
 
   private constructor(readonly options: StreamOptions) {
     this.meter = new TrafficMeter(options.meter);
@@ -234,6 +235,7 @@ export class XmppStream {
     this.writeRaw(text);
     this.meter.add("stanzasOut");
     this.record("out", redactedXml(el));
+    this.observers.forEach((fn) => fn(el, "out"));
   }
 
   /** Sends `el` and waits for the first element that `match`es: one round trip. */
@@ -295,6 +297,15 @@ export class XmppStream {
       return !from || norm(from) === norm(this.options.domain) || norm(from) === norm(bare) || norm(from) === norm(this.jid);
     }
     return norm(from) === norm(to);
+  }
+
+  /**
+   * Calls `fn` with every element sent or received, before waiters and
+   * listeners see it (XEP-0198 counts the stanzas of a stream here).
+   */
+  observe(fn: (el: Element, direction: "in" | "out") => void): () => void {
+    this.observers.add(fn);
+    return () => this.observers.delete(fn);
   }
 
   /** Calls `fn` for every stanza no waiter took (messages, presences, pushes). */
@@ -390,6 +401,7 @@ export class XmppStream {
       );
       return;
     }
+    this.observers.forEach((fn) => fn(el, "in"));
     const waiter = this.waiters.find((w) => w.match(el));
     if (waiter) {
       this.waiters = this.waiters.filter((w) => w !== waiter);

@@ -27,9 +27,11 @@ export function redactedXml(el: Element): string {
   return copy.toString();
 }
 
+/** SASL payloads, registration passwords, FAST tokens, TURN credentials (XEP-0215 password attributes). */
 function containsSecret(el: Element): boolean {
   if (SASL_NS.includes(el.getNS() ?? "")) return true;
-  return el.getChildElements().some((c) => c.getName() === "query" && c.getNS() === "jabber:iq:register");
+  if (el.attrs.password !== undefined || el.getName() === "password" || el.getName() === "token") return true;
+  return el.getChildElements().some(containsSecret);
 }
 
 function scrub(el: Element): void {
@@ -37,13 +39,14 @@ function scrub(el: Element): void {
   const name = el.getName();
   const secretText =
     (SASL_NS.includes(ns) && SASL_PAYLOAD.has(name)) ||
-    (ns === "jabber:iq:register" && name === "password") ||
+    name === "password" ||
     name === "token";
   if (secretText && el.getText().trim() !== "" && el.getText() !== "=") {
     el.children = el.children.filter((c) => typeof c !== "string");
     el.children.push(REDACTED);
   }
   if (name === "token" && el.attrs.token) el.attrs.token = REDACTED;
+  if (el.attrs.password !== undefined) el.attrs.password = REDACTED;
   for (const child of el.getChildElements()) scrub(child);
 }
 

@@ -22,6 +22,15 @@ describe("transcript redaction", () => {
     expect(out).toContain("<username>bob</username>");
   });
 
+  it("hides TURN credentials of external service discovery", () => {
+    const iq = parse(
+      "<iq type='result' id='e1'><services xmlns='urn:xmpp:extdisco:2'><service host='turn.example.org' type='turn' username='u1' password='turn-secret'/></services></iq>",
+    );
+    const out = redactedXml(iq);
+    expect(out).not.toContain("turn-secret");
+    expect(out).toContain("host=\"turn.example.org\"");
+  });
+
   it("leaves ordinary stanzas alone", () => {
     const msg = parse("<message to='a@b'><body>hello</body></message>");
     expect(redactedXml(msg)).toBe(msg.toString());
