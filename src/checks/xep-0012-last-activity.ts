@@ -2,8 +2,9 @@
  * XEP-0012: Last Activity
  * https://xmpp.org/extensions/xep-0012.html
  */
-import { discoAdvertised } from "./advertisement.js";
-import { defineCheck } from "./types.js";
+import { xml } from "@xmpp/xml";
+import { discoAdvertised, findDiscoFeature } from "./advertisement.js";
+import { defineCheck, defineScenario } from "./types.js";
 
 export const NS_LAST = "jabber:iq:last";
 
@@ -17,5 +18,23 @@ export default [
     title: "Last Activity is advertised",
     needs: ["account"],
     run: (ctx) => discoAdvertised(ctx, "Last Activity", NS_LAST, ["domain"]),
+  }),
+  defineScenario({
+    id: "xep0012.server-uptime",
+    spec: { doc: "XEP-0012", version: "2.0", section: "2", url: "https://xmpp.org/extensions/xep-0012.html#protocol" },
+    level: "MUST",
+    requirement:
+      "When returning an IQ-result, the target entity sends an <iq/> stanza of type='result' containing a <query/> element with a REQUIRED 'seconds' attribute and OPTIONAL XML character data.",
+    title: "A last activity query to the server gets its uptime in seconds",
+    needs: ["account"],
+    advertised: (ctx) => findDiscoFeature(ctx, NS_LAST, ["domain"]).foundAt.length > 0,
+    run: async (s) => {
+      const alice = await s.login("account");
+      // §5: sent to a server, the answer is the server's uptime.
+      const result = await alice.iq(xml("iq", { type: "get", to: s.domain }, xml("query", { xmlns: NS_LAST })));
+      const seconds = result.getChild("query", NS_LAST)?.attrs.seconds;
+      s.ensure(typeof seconds === "string" && /^\d+$/.test(seconds), "a <query/> with a 'seconds' attribute holding a non-negative integer", result.toString());
+      s.summary = `${s.domain} has been running for ${seconds} s`;
+    },
   }),
 ];

@@ -2,8 +2,9 @@
  * XEP-0092: Software Version
  * https://xmpp.org/extensions/xep-0092.html
  */
+import { xml } from "@xmpp/xml";
 import { findDiscoFeature, advertisementEvidence } from "./advertisement.js";
-import { defineCheck, type Verdict } from "./types.js";
+import { defineCheck, defineScenario, type Verdict } from "./types.js";
 
 export const NS_VERSION = "jabber:iq:version";
 
@@ -37,6 +38,26 @@ export default [
           { type: "table", columns: ["name", "version", "os"], rows: [[software.name ?? "", software.version ?? "", software.os ?? ""]] },
         ],
       };
+    },
+  }),
+  defineScenario({
+    id: "xep0092.query",
+    spec: { doc: "XEP-0092", version: "1.1", section: "2", url: "https://xmpp.org/extensions/xep-0092.html#protocol" },
+    level: "MUST",
+    requirement: "<name/> -- The natural-language name of the software. This element is REQUIRED in a result.",
+    title: "A software version query to the server gets its name and version",
+    needs: ["account"],
+    advertised: (ctx) => findDiscoFeature(ctx, NS_VERSION, ["domain"]).foundAt.length > 0,
+    run: async (s) => {
+      const alice = await s.login("account");
+      const result = await alice.iq(xml("iq", { type: "get", to: s.domain }, xml("query", { xmlns: NS_VERSION })));
+      const query = result.getChild("query", NS_VERSION);
+      const name = query?.getChildText("name")?.trim();
+      const version = query?.getChildText("version")?.trim();
+      s.ensure(name, "a result with a non-empty <name/> (REQUIRED)", result.toString());
+      s.ensure(version, "a result with a non-empty <version/> (REQUIRED)", result.toString());
+      const os = query?.getChildText("os")?.trim();
+      s.summary = `${s.domain} runs ${name} ${version}${os ? ` on ${os}` : ""}`;
     },
   }),
 ];
