@@ -56,8 +56,8 @@ export async function manage(s: Scenario, actor: Actor, resume: boolean): Promis
   const open = actor.session.openAuthenticated;
   if (resume && !open) s.skip("this session cannot open a new authenticated connection to resume on");
   const sm = new StreamManagement(actor.stream);
-  s.cleanup(`end ${actor.label}'s managed session`, () => (open ? sm.end(open) : sm.close()));
   const enabled = await answered(`<enabled xmlns='${NS_SM}'/>`, sm.enable({ resume }));
+  s.cleanup(`end ${actor.label}'s managed session`, () => (open ? sm.end(open) : sm.close()));
   if (resume) {
     if (!enabled.resume) s.skip(`the server enables Stream Management without resumption: ${enabled.element.toString()}`);
     s.ensure(enabled.id, "an 'id' attribute (the SM-ID) on <enabled resume='true'/> (§5)", enabled.element.toString());

@@ -14,8 +14,9 @@ export function combineVerdicts(verdicts: Verdict[]): Verdict {
   if (has("error")) return "error";
   if (has("warn")) return "warn";
   if (has("pass")) return "pass";
-  if (has("skip")) return "skip";
-  return "na";
+  // A determined "not offered" says more than "could not determine".
+  if (has("na")) return "na";
+  return "skip";
 }
 
 export function summarizeSpecs(checks: CheckResult[]): Record<string, SpecSummary> {

@@ -4,6 +4,7 @@
  * iq and gets the result or the error condition.
  */
 import { xml, type Element } from "@xmpp/xml";
+import parse from "@xmpp/xml/lib/parse.js";
 import { StanzaError, withDeadline } from "../session/errors.js";
 import type { Session } from "../session/login.js";
 import type { XmppStream } from "../session/stream.js";
@@ -34,9 +35,24 @@ export class Actor {
     this.stream.send(el);
   }
 
-  /** Sends an iq and returns the result; an error reply throws StanzaError (a failed scenario). */
-  iq(el: Element): Promise<Element> {
-    return this.stream.iq(el);
+  /**
+   * Sends an iq and returns the result; an error reply throws StanzaError (a
+   * failed scenario). Errors of type "wait" are temporary (RFC 6120 §8.3.2):
+   * asked again twice after a pause before they count.
+   */
+  async iq(el: Element): Promise<Element> {
+    const text = el.toString(); // the request as first sent, to ask again with a new id
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const request = attempt === 0 ? el : parse(text);
+        if (attempt > 0) delete request.attrs.id;
+        return await this.stream.iq(request);
+      } catch (err) {
+        if (!(err instanceof StanzaError && err.errorType === "wait") || attempt >= 2) throw err;
+        this.stream.transcript.note(`temporary error ${err.condition} (type wait): asking again`, this.label);
+        await new Promise((r) => setTimeout(r, 250 * (attempt + 1)));
+      }
+    }
   }
 
   /** Sends an iq that must be refused; returns the error condition. */

@@ -157,9 +157,14 @@ export async function runScenario(def: ScenarioDefinition, env: ScenarioEnvironm
     if (err instanceof ScenarioSkip) {
       verdict = "skip";
       summary = err.message;
-    } else if (err instanceof ScenarioFailure || err instanceof StanzaError) {
+    } else if (err instanceof ScenarioFailure || err instanceof StanzaError || (err instanceof SessionError && err.kind === "stream-error")) {
+      // A stream error in answer to what we sent is a definite refusal, not "could not tell".
       const failure =
-        err instanceof StanzaError ? new ScenarioFailure("an iq result", `the error ${err.condition}${err.text ? ` (${err.text})` : ""}`) : err;
+        err instanceof ScenarioFailure
+          ? err
+          : err instanceof StanzaError
+            ? new ScenarioFailure("an iq result", `the error ${err.condition}${err.text ? ` (${err.text})` : ""}`)
+            : new ScenarioFailure("the server to go on with the stream", err.message);
       if (s.advertised !== undefined) advertised = s.advertised;
       works = false;
       verdict = verdictFor(false, advertised);

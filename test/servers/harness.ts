@@ -96,6 +96,8 @@ export interface StartedServer {
   /** HTTP endpoints on 127.0.0.1 (plain http port; same paths on https). */
   urls: { bosh: string; websocket: string; boshTls: string; websocketTls: string };
   logFiles: string[];
+  /** Which configuration runs ("full" unless StartOptions.variant said otherwise). */
+  variant?: ProsodyVariant;
   /** Milliseconds from spawn until the server answered with stream features. */
   startupMs: number;
   stop(): Promise<void>;
@@ -104,9 +106,23 @@ export interface StartedServer {
 /** StartedServer without stop(): what global setup hands to tests (serializable). */
 export type ServerInfo = Omit<StartedServer, "stop">;
 
+/**
+ * Prosody configurations (test/servers/variants.ts documents them):
+ *  - "full" (default): everything, as described above.
+ *  - "minimal": without carbons, blocklist, mam, muc_mam (MUC stays, without MAM),
+ *    vcard4/vcard_legacy (no vcard-temp on the user host), smacks, csi/csi_simple, cloud_notify, http_file_share (no
+ *    upload component), external_services, bookmarks, private and the sasl2 family;
+ *    these are also listed in modules_disabled so nothing pulls them in.
+ *  - "liar": "minimal" plus test/servers/prosody-modules/mod_xepcheck_liar.lua, which
+ *    advertises several of the removed features without implementing any of them.
+ */
+export type ProsodyVariant = "full" | "minimal" | "liar";
+
 export interface StartOptions {
   basePort?: number;
   dir?: string;
+  /** Prosody only (ejabberd accepts "full" alone). Default "full". */
+  variant?: ProsodyVariant;
   /** Max time to wait for the server to answer with stream features. Default 60 s. */
   startTimeoutMs?: number;
 }
@@ -135,7 +151,7 @@ export function portsFor(kind: ServerKind, basePort = DEFAULT_BASE[kind]): Serve
 // ---------------------------------------------------------------------------
 // small process helpers
 
-interface ExecResult {
+export interface ExecResult {
   stdout: string;
   stderr: string;
   code: number;
@@ -539,7 +555,8 @@ function ejabberdEnv(dir: string): NodeJS.ProcessEnv {
   return { PATH: process.env.PATH ?? "/usr/sbin:/usr/bin:/sbin:/bin", HOME: dir, LANG: "C.UTF-8", USER: "ejabberd" };
 }
 
-async function ejabberdctl(dir: string, args: string[], timeoutMs = 60_000): Promise<ExecResult> {
+/** Runs /usr/sbin/ejabberdctl --config-dir dir … as the ejabberd user (resolves with the exit code). */
+export async function ejabberdctl(dir: string, args: string[], timeoutMs = 60_000): Promise<ExecResult> {
   const u = ejabberdUser();
   return run("/usr/sbin/ejabberdctl", ["--config-dir", dir, ...args], {
     uid: u?.uid,
@@ -550,7 +567,8 @@ async function ejabberdctl(dir: string, args: string[], timeoutMs = 60_000): Pro
   });
 }
 
-async function prosodyctl(dir: string, args: string[], timeoutMs = 60_000): Promise<ExecResult> {
+/** Runs /usr/bin/prosodyctl --config dir/prosody.cfg.lua … (resolves with the exit code). */
+export async function prosodyctl(dir: string, args: string[], timeoutMs = 60_000): Promise<ExecResult> {
   return run("/usr/bin/prosodyctl", ["--config", path.join(dir, "prosody.cfg.lua"), ...args], { cwd: dir, timeoutMs });
 }
 
@@ -561,9 +579,73 @@ function luaStr(s: string): string {
   return `"${s.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n")}"`;
 }
 
-function prosodyConfig(o: { dir: string; domain: string; ports: ServerPorts; secrets: Secrets; debug: boolean }): string {
+/**
+ * Modules the "minimal" and "liar" Prosody variants go without (vcard-temp and vCard4 on
+ * the user host: vcard4 + vcard_legacy). mod_vcard itself is not in this list: no variant
+ * enables it on the user host, and MUC loads it on its component for room vCards
+ * (muc/vcard.lib.lua), so disabling it would take MUC down too.
+ */
+export const MINIMAL_REMOVED_MODULES = [
+  "carbons", "blocklist", "mam", "muc_mam", "vcard4", "vcard_legacy", "smacks", "csi", "csi_simple",
+  "cloud_notify", "http_file_share", "external_services", "bookmarks", "private",
+  "sasl2", "sasl2_bind2", "sasl2_sm", "sasl2_fast",
+] as const;
+
+const FULL_PROSODY_MODULES = [
+  "roster", "saslauth", "tls", "dialback", "disco",
+  "carbons", "pep", "private", "blocklist", "vcard4", "vcard_legacy",
+  "bookmarks", "version", "uptime", "time", "ping", "lastactivity",
+  "register", "mam", "csi_simple", "smacks", "offline",
+  "admin_shell",
+  "http", "bosh", "websocket", "http_altconnect",
+  "server_contact_info", "external_services", "cloud_notify",
+  "sasl2", "sasl2_bind2", "sasl2_sm", "sasl2_fast",
+];
+
+/** Where our own Prosody modules live (test/servers/prosody-modules, found from this file, built or not). */
+export function prosodyPluginDir(): string {
+  let dir = path.dirname(new URL(import.meta.url).pathname);
+  for (let i = 0; i < 6; i++) {
+    const candidate = path.join(dir, "test", "servers", "prosody-modules");
+    if (existsSync(path.join(candidate, "mod_xepcheck_liar.lua"))) return candidate;
+    const here = path.join(dir, "prosody-modules");
+    if (existsSync(path.join(here, "mod_xepcheck_liar.lua"))) return here;
+    dir = path.dirname(dir);
+  }
+  throw new Error("test/servers/prosody-modules/mod_xepcheck_liar.lua not found");
+}
+
+function prosodyConfig(o: { dir: string; domain: string; ports: ServerPorts; secrets: Secrets; debug: boolean; variant?: ProsodyVariant }): string {
   const { dir, domain, ports, secrets } = o;
+  const variant = o.variant ?? "full";
   const d = (p: string) => luaStr(path.join(dir, p));
+  const removed: readonly string[] = variant === "full" ? [] : MINIMAL_REMOVED_MODULES;
+  const modules = FULL_PROSODY_MODULES.filter((m) => !removed.includes(m));
+  if (variant === "liar") modules.push("xepcheck_liar");
+  const moduleLines: string[] = [];
+  for (let i = 0; i < modules.length; i += 6) moduleLines.push(`  ${modules.slice(i, i + 6).map((m) => `${luaStr(m)};`).join(" ")}`);
+  const variantLines =
+    variant === "full"
+      ? ""
+      : `-- Variant "${variant}" (test/servers/harness.ts): modules removed, and disabled so that
+-- nothing loads them as a dependency.
+modules_disabled = { ${removed.map((m) => `${luaStr(m)};`).join(" ")} }
+${variant === "liar" ? `plugin_paths = { ${luaStr(prosodyPluginDir())} }
+` : ""}`;
+  const mucModules = variant === "full" ? `  modules_enabled = { "muc_mam" }
+  muc_log_by_default = true
+  muc_log_all_rooms = false
+` : "";
+  const upload =
+    variant === "full"
+      ? `Component ${luaStr(`upload.${domain}`)} "http_file_share"
+  -- Routes live under the main host (http_default_host), URLs point at loopback.
+  http_host = ${luaStr(domain)}
+  http_external_url = ${luaStr(`http://127.0.0.1:${ports.http}/`)}
+  http_file_share_size_limit = 10485760
+
+`
+      : "";
   return `-- Generated by xepcheck test/servers/harness.ts; throw-away test server.
 run_as_root = true
 pidfile = ${d("prosody.pid")}
@@ -611,16 +693,9 @@ authentication = "internal_plain"
 storage = "internal"
 
 modules_enabled = {
-  "roster"; "saslauth"; "tls"; "dialback"; "disco";
-  "carbons"; "pep"; "private"; "blocklist"; "vcard4"; "vcard_legacy";
-  "bookmarks"; "version"; "uptime"; "time"; "ping"; "lastactivity";
-  "register"; "mam"; "csi_simple"; "smacks"; "offline";
-  "admin_shell";
-  "http"; "bosh"; "websocket"; "http_altconnect";
-  "server_contact_info"; "external_services"; "cloud_notify";
-  "sasl2"; "sasl2_bind2"; "sasl2_sm"; "sasl2_fast";
+${moduleLines.join("\n")}
 }
-
+${variantLines}
 -- In-band registration (XEP-0077) without throttling; 127.0.0.1 is allow-listed.
 allow_registration = true
 min_seconds_between_registrations = 0
@@ -646,19 +721,10 @@ VirtualHost ${luaStr(domain)}
 
 Component ${luaStr(`conference.${domain}`)} "muc"
   name = "Chatrooms"
-  modules_enabled = { "muc_mam" }
-  muc_log_by_default = true
-  muc_log_all_rooms = false
-  restrict_room_creation = false
+${mucModules}  restrict_room_creation = false
   max_history_messages = 50
 
-Component ${luaStr(`upload.${domain}`)} "http_file_share"
-  -- Routes live under the main host (http_default_host), URLs point at loopback.
-  http_host = ${luaStr(domain)}
-  http_external_url = ${luaStr(`http://127.0.0.1:${ports.http}/`)}
-  http_file_share_size_limit = 10485760
-
-Component ${luaStr(`proxy.${domain}`)} "proxy65"
+${upload}Component ${luaStr(`proxy.${domain}`)} "proxy65"
   proxy65_address = "127.0.0.1"
 
 Component ${luaStr(`pubsub.${domain}`)} "pubsub"
@@ -944,7 +1010,14 @@ interface Launch {
 }
 
 /** Certificates, secrets and config files under dir; returns how to launch the server. */
-async function prepareLaunch(kind: ServerKind, dir: string, domain: string, ports: ServerPorts, debug: boolean): Promise<Launch> {
+async function prepareLaunch(
+  kind: ServerKind,
+  dir: string,
+  domain: string,
+  ports: ServerPorts,
+  debug: boolean,
+  variant: ProsodyVariant = "full",
+): Promise<Launch> {
   const certs = await ensureCerts(dir, domain);
   const secrets = await loadSecrets(dir);
   const stdoutLog = path.join(dir, "stdout.log");
@@ -956,7 +1029,7 @@ async function prepareLaunch(kind: ServerKind, dir: string, domain: string, port
 
   if (kind === "prosody") {
     await fs.mkdir(path.join(dir, "data"), { recursive: true });
-    await fs.writeFile(path.join(dir, "prosody.cfg.lua"), prosodyConfig({ dir, domain, ports, secrets, debug }));
+    await fs.writeFile(path.join(dir, "prosody.cfg.lua"), prosodyConfig({ dir, domain, ports, secrets, debug, variant }));
     logFiles = [path.join(dir, "prosody.log"), stdoutLog];
     cmd = "/usr/bin/prosody";
     args = ["--config", path.join(dir, "prosody.cfg.lua"), "-F"];
@@ -984,6 +1057,9 @@ async function prepareLaunch(kind: ServerKind, dir: string, domain: string, port
 
 export async function startServer(kind: ServerKind, opts: StartOptions = {}): Promise<StartedServer> {
   if (kind !== "prosody" && kind !== "ejabberd") throw new Error(`unknown server kind: ${String(kind)}`);
+  const variant = opts.variant ?? "full";
+  if (!["full", "minimal", "liar"].includes(variant)) throw new Error(`unknown server variant: ${String(variant)}`);
+  if (kind !== "prosody" && variant !== "full") throw new Error(`the ${variant} variant exists for Prosody only`);
   const basePort = opts.basePort ?? DEFAULT_BASE[kind];
   const ports = portsFor(kind, basePort);
   const domain = `${kind}.test`;
@@ -1001,7 +1077,7 @@ export async function startServer(kind: ServerKind, opts: StartOptions = {}): Pr
   let launch: Launch;
   try {
     await fs.mkdir(dir, { recursive: true });
-    launch = await prepareLaunch(kind, dir, domain, ports, debug);
+    launch = await prepareLaunch(kind, dir, domain, ports, debug, variant);
   } catch (e) {
     await cleanDir();
     throw e;
@@ -1112,6 +1188,7 @@ export async function startServer(kind: ServerKind, opts: StartOptions = {}): Pr
             websocketTls: `wss://${HOST}:${ports.https}/ws`,
           },
     logFiles,
+    ...(variant !== "full" ? { variant } : {}),
     startupMs,
     stop,
   };
