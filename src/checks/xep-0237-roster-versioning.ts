@@ -72,6 +72,8 @@ export default [
     requirement: "When roster versioning is enabled, the server MUST include the updated roster version with each roster push.",
     title: "Roster versioning: every roster push carries the updated version",
     needs: ["account"],
+    // It changes the roster: another scenario's roster change in between would move the version under it.
+    exclusive: true,
     advertised,
     run: async (s) => {
       const alice = await versionedSession(s);
