@@ -6,6 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 
+servers() { pgrep -f 'prosody --config /tmp/xepcheck|beam.smp.*xepcheck' | sort; }
+before=$(servers)
 results=$(mktemp)
 status=0
 npx vitest run --reporter=default --reporter=json --outputFile="$results" || status=$?
@@ -16,9 +18,11 @@ node -e '
   if (r.numTotalTests === 0) { console.error("no test ran"); process.exit(1); }
 ' "$results" || status=1
 rm -f "$results"
-if pgrep -f 'prosody --config /tmp/xepcheck|beam.smp.*xepcheck' >/dev/null; then
+# Servers this run started and did not stop (ones running before are not ours).
+left=$(comm -13 <(echo "$before") <(servers))
+if [ -n "$left" ]; then
   echo "test: server processes were left behind:" >&2
-  pgrep -a -f 'prosody --config /tmp/xepcheck|beam.smp.*xepcheck' >&2
+  for pid in $left; do ps -o pid=,args= -p "$pid" >&2 || true; done
   status=1
 fi
 exit $status
