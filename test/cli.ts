@@ -1,5 +1,7 @@
-/** Runs the built CLI as a user would, capturing output and exit code. */
+/** Test helpers: the built CLI run as a user would, and logins to the test servers. */
 import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { login, type Session } from "../src/session/login.js";
 
 export const CLI = new URL("../dist/src/cli/main.js", import.meta.url).pathname;
 
@@ -19,5 +21,21 @@ export function runCli(args: string[], env: Record<string, string> = {}): Promis
     child.stdout.on("data", (d) => (stdout += d));
     child.stderr.on("data", (d) => (stderr += d));
     child.on("close", (code) => resolve({ code, stdout, stderr, ms: Date.now() - started }));
+  });
+}
+
+/** Logs in to a test server as one of its accounts, with the project's own session layer. */
+export function loginAs(
+  server: { domain: string; ports: { c2s: number }; caFile: string },
+  account: { jid: string; password: string },
+): Promise<Session> {
+  return login({
+    domain: server.domain,
+    host: "127.0.0.1",
+    port: server.ports.c2s,
+    mode: "starttls",
+    tls: { ca: readFileSync(server.caFile, "utf8") },
+    timeoutMs: 10_000,
+    credentials: { username: account.jid.split("@")[0]!, password: account.password },
   });
 }

@@ -17,8 +17,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import type { Report } from "../../src/report/types.js";
 import { Actor } from "../../src/scenario/actor.js";
 import { clearRelation, restoreRelation, type Relation } from "../../src/scenario/roster.js";
-import { login } from "../../src/session/login.js";
-import { runCli } from "../cli.js";
+import { runCli, loginAs } from "../cli.js";
 import type { ServerInfo } from "../servers/harness.js";
 
 const servers = inject("servers");
@@ -61,15 +60,7 @@ const NS_ROSTER = "jabber:iq:roster";
 
 async function session(s: ServerInfo, index: number, label: string): Promise<Actor> {
   const account = s.accounts[index]!;
-  const opened = await login({
-    domain: s.domain,
-    host: "127.0.0.1",
-    port: s.ports.c2s,
-    mode: "starttls",
-    tls: { ca: readFileSync(s.caFile, "utf8") },
-    timeoutMs: 10_000,
-    credentials: { username: account.jid.split("@")[0]!, password: account.password },
-  });
+  const opened = await loginAs(s, account);
   return new Actor(label, opened, 10_000);
 }
 

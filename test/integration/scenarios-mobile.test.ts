@@ -13,8 +13,7 @@ import { xml, type Element } from "@xmpp/xml";
 import { beforeAll, describe, expect, inject, it } from "vitest";
 import type { Verdict } from "../../src/checks/types.js";
 import type { CheckResult, Report } from "../../src/report/types.js";
-import { login } from "../../src/session/login.js";
-import { runCli } from "../cli.js";
+import { runCli, loginAs } from "../cli.js";
 import { ejabberdctl, prosodyctl, type ServerInfo } from "../servers/harness.js";
 import { diffStates, snapshotState, type ServerState } from "../servers/state.js";
 
@@ -67,18 +66,6 @@ async function sessionsOf(s: ServerInfo, user: string): Promise<string[]> {
       ? (await prosodyctl(s.dir, ["shell", `c2s:show("${s.domain}")`])).stdout
       : (await ejabberdctl(s.dir, ["connected_users"])).stdout;
   return out.split("\n").flatMap((line) => line.match(new RegExp(`${bare.replace(/\./g, "\\.")}/\\S+`, "g")) ?? []);
-}
-
-function loginAs(s: ServerInfo, account: ServerInfo["accounts"][number]) {
-  return login({
-    domain: s.domain,
-    host: "127.0.0.1",
-    port: s.ports.c2s,
-    mode: "starttls",
-    tls: { ca: readFileSync(s.caFile, "utf8") },
-    timeoutMs: 10_000,
-    credentials: { username: account.jid.split("@")[0]!, password: account.password },
-  });
 }
 
 /**

@@ -13,8 +13,8 @@ import { xml } from "@xmpp/xml";
 import { beforeAll, describe, expect, inject, it } from "vitest";
 import type { Report } from "../../src/report/types.js";
 import { discoItems } from "../../src/probe/disco.js";
-import { login, type Session } from "../../src/session/login.js";
-import { runCli } from "../cli.js";
+import type { Session } from "../../src/session/login.js";
+import { runCli, loginAs } from "../cli.js";
 import type { ServerInfo } from "../servers/harness.js";
 
 const servers = inject("servers");
@@ -118,16 +118,7 @@ async function adminRooms(s: ServerInfo): Promise<string[]> {
 }
 
 async function session(s: ServerInfo): Promise<Session> {
-  const [username] = s.accounts[2]!.jid.split("@") as [string]; // carol: not used by the scenarios
-  return login({
-    domain: s.domain,
-    host: "127.0.0.1",
-    port: s.ports.c2s,
-    mode: "starttls",
-    tls: { ca: readFileSync(s.caFile, "utf8") },
-    timeoutMs: 10_000,
-    credentials: { username, password: s.accounts[2]!.password },
-  });
+  return loginAs(s, s.accounts[2]!); // carol: not used by the scenarios
 }
 
 /** Rooms listed in the MUC service's disco#items (XEP-0045 §6.3; public rooms only). */

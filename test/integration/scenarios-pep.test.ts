@@ -14,8 +14,8 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import type { Report } from "../../src/report/types.js";
 import { tinyPng } from "../../src/scenario/pubsub.js";
 import { StanzaError } from "../../src/session/errors.js";
-import { login, type Session } from "../../src/session/login.js";
-import { runCli } from "../cli.js";
+import type { Session } from "../../src/session/login.js";
+import { runCli, loginAs } from "../cli.js";
 import type { ServerInfo } from "../servers/harness.js";
 
 const servers = inject("servers");
@@ -78,15 +78,7 @@ const PO = (fields: Record<string, string>) =>
 
 async function connect(s: ServerInfo, index: number): Promise<Session> {
   const account = s.accounts[index]!;
-  return login({
-    domain: s.domain,
-    host: "127.0.0.1",
-    port: s.ports.c2s,
-    mode: "starttls",
-    tls: { ca: readFileSync(s.caFile, "utf8") },
-    timeoutMs: 10_000,
-    credentials: { username: account.jid.split("@")[0]!, password: account.password },
-  });
+  return loginAs(s, account);
 }
 
 const iq = (session: Session, el: Element) => session.stream.iq(el);

@@ -17,8 +17,7 @@ import path from "node:path";
 import { xml } from "@xmpp/xml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Report } from "../../src/report/types.js";
-import { login } from "../../src/session/login.js";
-import { runCli, type CliResult } from "../cli.js";
+import { runCli, type CliResult, loginAs } from "../cli.js";
 import { startServer, type StartedServer } from "../servers/harness.js";
 import { DEFAULT_VARIANT_BASE, VARIANT_EXPECTED } from "../servers/variants.js";
 
@@ -77,15 +76,7 @@ function explain(report: Report, doc: string): string {
 /** Raw disco#info features and post-auth stream features, with the project's session layer. */
 async function rawAdvertisements(s: StartedServer): Promise<{ domain: string[]; account: string[]; streamFeatures: string }> {
   const alice = s.accounts[0]!;
-  const session = await login({
-    domain: s.domain,
-    host: "127.0.0.1",
-    port: s.ports.c2s,
-    mode: "starttls",
-    tls: { ca: readFileSync(s.caFile, "utf8") },
-    timeoutMs: 10_000,
-    credentials: { username: "alice", password: alice.password },
-  });
+  const session = await loginAs(s, alice);
   const st = session.stream;
   try {
     const features = async (to: string) => {
