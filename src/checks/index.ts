@@ -19,6 +19,7 @@ import xep0092 from "./xep-0092-software-version.js";
 import xep0114 from "./xep-0114-component.js";
 import xep0115 from "./xep-0115-caps.js";
 import xep0153 from "./xep-0153-vcard-avatars.js";
+import xep0156 from "./xep-0156-host-meta.js";
 import xep0157 from "./xep-0157-contact-addresses.js";
 import xep0160 from "./xep-0160-offline-messages.js";
 import xep0163 from "./xep-0163-pep.js";
@@ -51,7 +52,7 @@ import xep0484 from "./xep-0484-fast.js";
 export const ALL_CHECKS: readonly Check[] = [
   ...rfc6120, ...rfc6121, ...rfc7395, ...rfc7590,
   ...xep0012, ...xep0030, ...xep0045, ...xep0048, ...xep0049, ...xep0054, ...xep0065, ...xep0077, ...xep0092,
-  ...xep0114, ...xep0115, ...xep0153, ...xep0157, ...xep0160, ...xep0163, ...xep0191, ...xep0198, ...xep0199,
+  ...xep0114, ...xep0115, ...xep0153, ...xep0156, ...xep0157, ...xep0160, ...xep0163, ...xep0191, ...xep0198, ...xep0199,
   ...xep0202, ...xep0206, ...xep0215, ...xep0223, ...xep0237, ...xep0249, ...xep0280, ...xep0313, ...xep0352, ...xep0357,
   ...xep0359, ...xep0363, ...xep0368, ...xep0369, ...xep0384, ...xep0386, ...xep0388, ...xep0398, ...xep0402,
   ...xep0410, ...xep0421, ...xep0484,

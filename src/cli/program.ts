@@ -44,6 +44,23 @@ function positiveSeconds(value: string): number {
   return n;
 }
 
+function dnsServer(value: string): string {
+  const m = /^(\[[0-9a-fA-F:]+\]|[^:\s]+)(?::(\d{1,5}))?$/.exec(value);
+  if (!m || (m[2] && (Number(m[2]) < 1 || Number(m[2]) > 65535))) throw new InvalidArgumentError("must be host or host:port, e.g. 127.0.0.1:5353");
+  return value;
+}
+
+function httpUrl(value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new InvalidArgumentError("must be a URL");
+  }
+  if (!["ws:", "wss:", "http:", "https:"].includes(url.protocol)) throw new InvalidArgumentError("must be a ws(s):// or http(s):// URL");
+  return value;
+}
+
 function positiveInt(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1 || n > 64) throw new InvalidArgumentError("must be a whole number from 1 to 64");
@@ -77,6 +94,10 @@ interface RunFlags {
   concurrency: number;
   scenarios: boolean;
   peer?: string;
+  dns?: string;
+  transport: "tcp" | "websocket" | "bosh";
+  url?: string;
+  alpn?: string[];
   suite: string[];
   only: string[];
   skip: string[];
@@ -144,6 +165,10 @@ export function runOptionsFrom(jid: string, flags: RunFlags, env: NodeJS.Process
     concurrency: flags.concurrency,
     scenarios: flags.scenarios,
     peer,
+    ...(flags.dns ? { dns: flags.dns } : {}),
+    transport: flags.transport,
+    ...(flags.url ? { url: flags.url } : {}),
+    ...(flags.alpn ? { alpn: flags.alpn } : {}),
     suites: flags.suite,
     only: flags.only,
     skip: flags.skip,
@@ -196,6 +221,10 @@ export function buildProgram(): Command {
     .option("--ca <file>", "also trust the CA certificate(s) in this PEM file")
     .option("--insecure", "do not verify the server's TLS certificate (shown in every report)")
     .option("--timeout <seconds>", "deadline for each protocol step and expected stanza", positiveSeconds, 10)
+    .option("--dns <server>", "DNS server for SRV lookups, host or host:port (default: the system's resolver)", dnsServer)
+    .addOption(new Option("--transport <kind>", "transport of the main session (the others are probed too)").choices(["tcp", "websocket", "bosh"]).default("tcp"))
+    .option("--url <url>", "WebSocket (wss://…) or BOSH (https://…) endpoint for --transport (default: from host-meta, XEP-0156)", httpUrl)
+    .option("--alpn <list>", "ALPN protocols to offer on direct TLS (default xmpp-client)", list)
     .option("--peer <jid>", "a second account on the same server for two-user scenarios (password in $XEPCHECK_PEER_PASSWORD)")
     .option("--scenario-timeout <seconds>", "deadline for one live scenario", positiveSeconds, 60)
     .option("--concurrency <n>", "live scenarios run at once against the server", positiveInt, 4)

@@ -46,6 +46,14 @@ export interface RunOptions {
   skip: string[];
   /** SASL mechanisms to try, strongest first (default: all xepcheck knows). */
   mechanisms?: string[];
+  /** DNS server for SRV lookups, "host" or "host:port" (default: the system's). */
+  dns?: string;
+  /** Transport of the main session (default tcp). */
+  transport?: "tcp" | "websocket" | "bosh";
+  /** URL of the WebSocket or BOSH endpoint (default: from host-meta, XEP-0156). */
+  url?: string;
+  /** ALPN protocols offered on direct TLS (default xmpp-client). */
+  alpn?: string[];
 }
 
 export interface RunHooks {
@@ -284,6 +292,20 @@ export async function runTarget(opts: RunOptions, hooks: RunHooks = {}): Promise
           accounts: { account, ...(peer ? { peer } : {}) },
           connect: conn.connect,
           openStream: conn.openStream,
+          target: {
+            domain,
+            host: conn.endpoint.host,
+            port: conn.endpoint.port,
+            mode: opts.tls,
+            tls: { ca: opts.ca?.pem, insecure: opts.insecure },
+            timeoutMs: opts.timeoutMs,
+            configuredHost: Boolean(opts.host),
+            ...(opts.dns ? { dns: opts.dns } : {}),
+            alpn: opts.alpn ?? ["xmpp-client"],
+            transport: opts.transport ?? "tcp",
+            ...(opts.url ? { url: opts.url } : {}),
+            meter,
+          },
           waitMs: opts.timeoutMs,
           scenarioTimeoutMs: opts.scenarioTimeoutMs,
         },

@@ -7,16 +7,39 @@ import { randomBytes } from "node:crypto";
 import type { CheckContext, CheckOutcome, Evidence, ScenarioDefinition, Verdict } from "../checks/types.js";
 import { SessionError, StanzaError, withDeadline } from "../session/errors.js";
 import type { Credentials, Session } from "../session/login.js";
-import type { XmppStream } from "../session/stream.js";
+import type { TlsSettings, XmppStream } from "../session/stream.js";
+import type { TrafficMeter } from "../session/traffic.js";
 import { Transcript } from "../session/transcript.js";
 import { Actor } from "./actor.js";
 import { ScenarioFailure, ScenarioSkip } from "./outcome.js";
 
 export type Role = "account" | "peer";
 
+/** Where and how the run connects, for scenarios that open other kinds of connections. */
+export interface Target {
+  domain: string;
+  /** The endpoint the main session used. */
+  host: string;
+  port: number;
+  mode: "starttls" | "direct";
+  tls: TlsSettings;
+  timeoutMs: number;
+  /** --host was given: DNS was not asked. */
+  configuredHost: boolean;
+  /** DNS server for SRV lookups (--dns host[:port]), if given. */
+  dns?: string;
+  /** ALPN protocols offered on direct TLS (--alpn). */
+  alpn: string[];
+  /** The main session's transport and, for web transports, its URL. */
+  transport: "tcp" | "websocket" | "bosh";
+  url?: string;
+  meter: TrafficMeter;
+}
+
 /** What the runner gives every scenario. */
 export interface ScenarioEnvironment {
   ctx: CheckContext;
+  target: Target;
   accounts: { account: Credentials; peer?: Credentials };
   /** Opens a logged-in session for these credentials (counted by the runner). */
   connect(credentials: Credentials, resource: string): Promise<Session>;
@@ -51,6 +74,18 @@ export class Scenario {
 
   get domain(): string {
     return this.env.ctx.domain;
+  }
+
+  /** Where and how the run connects (for scenarios that open other transports or ports). */
+  get target(): Target {
+    return this.env.target;
+  }
+
+  /** The credentials of a role, for scenarios that log in other ways (SASL2, WebSocket, BOSH). */
+  credentials(role: Role = "account"): Credentials {
+    const creds = role === "peer" ? this.env.accounts.peer : this.env.accounts.account;
+    if (!creds) this.skip("no second account: give --peer JID (password in XEPCHECK_PEER_PASSWORD) or use --register");
+    return creds;
   }
 
   /** A unique token for message bodies, item ids and room names of this run. */

@@ -12,7 +12,10 @@ import tls from "node:tls";
 import { Parser, xml, type Element } from "@xmpp/xml";
 import { SessionError, StanzaError, withDeadline, type SessionStep } from "./errors.js";
 import { TrafficMeter } from "./traffic.js";
+import { describeTls, type TlsInfo } from "./tls-facts.js";
 import { Transcript, redactedXml } from "./transcript.js";
+
+export type { TlsInfo } from "./tls-facts.js";
 
 export const NS_STREAM = "http://etherx.jabber.org/streams";
 export const NS_CLIENT = "jabber:client";
@@ -40,16 +43,6 @@ export interface StreamOptions {
   transcript?: Transcript;
   /** Value of the stream header's `from` (our bare JID once known). */
   from?: string;
-}
-
-/** What a TLS connection turned out to be; facts, not verdicts. */
-export interface TlsInfo {
-  protocol: string | null;
-  cipher: string;
-  authorized: boolean;
-  authorizationError?: string;
-  alpn?: string | false | null;
-  peerCertificate?: { subject: string; subjectAltName?: string; validFrom: string; validTo: string; issuer: string };
 }
 
 export interface FeatureSnapshot {
@@ -159,23 +152,7 @@ export class XmppStream {
     await withDeadline("tls-handshake", this.timeoutMs, done, "the TLS handshake");
     const protocol = secure.getProtocol();
     this.meter.add("roundTrips", protocol === "TLSv1.3" ? 1 : 2);
-    const cert = secure.getPeerCertificate();
-    this.tlsInfo = {
-      protocol,
-      cipher: secure.getCipher().name,
-      authorized: secure.authorized,
-      authorizationError: secure.authorizationError ? String(secure.authorizationError) : undefined,
-      alpn: secure.alpnProtocol,
-      peerCertificate: cert && cert.subject
-        ? {
-            subject: formatName(cert.subject),
-            issuer: formatName(cert.issuer),
-            subjectAltName: cert.subjectaltname,
-            validFrom: cert.valid_from,
-            validTo: cert.valid_to,
-          }
-        : undefined,
-    };
+    this.tlsInfo = describeTls(secure);
     this.attach(secure);
   }
 
@@ -462,12 +439,6 @@ function headerText(el: Element): string {
   return `<${el.name} ${attrs}>`;
 }
 
-function formatName(name: object | undefined): string {
-  if (!name) return "";
-  return Object.entries(name)
-    .map(([k, v]) => `${k}=${Array.isArray(v) ? v.join("+") : String(v)}`)
-    .join(", ");
-}
 
 export function stanzaError(el: Element): StanzaError {
   const error = el.getChild("error");

@@ -9,6 +9,7 @@ import { judge } from "../../src/runner/run.js";
 import { ScenarioFailure } from "../../src/scenario/outcome.js";
 import { runScenario, verdictFor, type ScenarioEnvironment } from "../../src/scenario/scenario.js";
 import { SessionError, StanzaError } from "../../src/session/errors.js";
+import { TrafficMeter } from "../../src/session/traffic.js";
 import { context } from "./fixtures.js";
 
 const env = (overrides: Partial<ScenarioEnvironment> = {}): ScenarioEnvironment => ({
@@ -19,6 +20,18 @@ const env = (overrides: Partial<ScenarioEnvironment> = {}): ScenarioEnvironment 
   },
   openStream: async () => {
     throw new Error("no server in unit tests");
+  },
+  target: {
+    domain: "example.org",
+    host: "127.0.0.1",
+    port: 5222,
+    mode: "starttls",
+    tls: {},
+    timeoutMs: 200,
+    configuredHost: true,
+    alpn: ["xmpp-client"],
+    transport: "tcp",
+    meter: new TrafficMeter(),
   },
   waitMs: 200,
   scenarioTimeoutMs: 300,
