@@ -110,6 +110,11 @@ export class XmppStream {
     return this.socket instanceof tls.TLSSocket;
   }
 
+  /** The TLS socket, for channel binding (tls-exporter, tls-server-end-point). */
+  get tlsSocket(): tls.TLSSocket | undefined {
+    return this.socket instanceof tls.TLSSocket ? this.socket : undefined;
+  }
+
   get isClosed(): boolean {
     return this.closed !== undefined;
   }
