@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 
-servers() { pgrep -f 'prosody --config /tmp/xepcheck|beam.smp.*xepcheck' | sort; }
+servers() { { pgrep -f 'prosody --config /tmp/xepcheck|beam.smp.*xepcheck' || true; } | sort; }
 before=$(servers)
 results=$(mktemp)
 status=0
