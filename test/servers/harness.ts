@@ -21,6 +21,7 @@
  * Files under `dir` (default: a fresh mkdtemp os.tmpdir()/xepcheck-<kind>-*):
  *   ca/ca.pem, ca/ca.key          throw-away CA (caFile = ca/ca.pem)
  *   certs/<domain>.crt/.key/.pem  server certificate (.pem = crt + key, for ejabberd), SANs <domain>, *.<domain>, IP 127.0.0.1
+ *                                 (StartOptions.certificate makes it expired, about to expire, or for another name)
  *   secrets.json                  account passwords + component/TURN secrets (reused with the dir)
  *   prosody.cfg.lua, data/, prosody.log, stdout.log                           (Prosody)
  *   ejabberd.yml, ejabberdctl.cfg, spool/, log/ejabberd.log, stdout.log, .erlang.cookie  (ejabberd)
@@ -98,6 +99,8 @@ export interface StartedServer {
   logFiles: string[];
   /** Which configuration runs ("full" unless StartOptions.variant said otherwise). */
   variant?: ProsodyVariant;
+  /** Which server certificate it presents ("valid" unless StartOptions.certificate said otherwise). */
+  certificate?: CertificateKind;
   /** Milliseconds from spawn until the server answered with stream features. */
   startupMs: number;
   stop(): Promise<void>;
@@ -118,6 +121,18 @@ export type ServerInfo = Omit<StartedServer, "stop">;
  */
 export type ProsodyVariant = "full" | "minimal" | "liar";
 
+/**
+ * Server certificates, all signed by the throw-away test CA:
+ *  - "valid" (default): SANs <domain>, *.<domain>, IP 127.0.0.1; 825 days.
+ *  - "expired": the same names, valid from 400 to 30 days ago (openssl ca -startdate/-enddate).
+ *  - "expiring": the same names, expires in 7 days.
+ *  - "wrong-name": valid dates, but for other.example only (SAN and CN).
+ */
+export type CertificateKind = "valid" | "expired" | "expiring" | "wrong-name";
+export const CERTIFICATE_KINDS: readonly CertificateKind[] = ["valid", "expired", "expiring", "wrong-name"];
+/** The only name a "wrong-name" certificate is issued for. */
+export const WRONG_CERT_NAME = "other.example";
+
 export interface StartOptions {
   basePort?: number;
   dir?: string;
@@ -125,6 +140,8 @@ export interface StartOptions {
   variant?: ProsodyVariant;
   /** Max time to wait for the server to answer with stream features. Default 60 s. */
   startTimeoutMs?: number;
+  /** The server certificate (signed by the test CA in every case). Default "valid". */
+  certificate?: CertificateKind;
 }
 
 const HOST = "127.0.0.1";
@@ -398,7 +415,11 @@ async function killStale(kind: ServerKind, basePort: number, ports: ServerPorts)
 // ---------------------------------------------------------------------------
 // certificates
 
-async function ensureCerts(dir: string, domain: string): Promise<{ caFile: string; crt: string; key: string; pem: string }> {
+async function ensureCerts(
+  dir: string,
+  domain: string,
+  certificate: CertificateKind = "valid",
+): Promise<{ caFile: string; crt: string; key: string; pem: string }> {
   const caDir = path.join(dir, "ca");
   const certDir = path.join(dir, "certs");
   await fs.mkdir(caDir, { recursive: true });
@@ -408,34 +429,68 @@ async function ensureCerts(dir: string, domain: string): Promise<{ caFile: strin
   const crt = path.join(certDir, `${domain}.crt`);
   const key = path.join(certDir, `${domain}.key`);
   const pem = path.join(certDir, `${domain}.pem`);
-  if (existsSync(caFile) && existsSync(crt) && existsSync(key) && existsSync(pem)) return { caFile, crt, key, pem };
-
+  // Which kind the files hold (a reused dir may hold another kind: then the server certificate is made anew).
+  const kindFile = path.join(certDir, "kind");
+  const kindNow = existsSync(kindFile) ? readFileSync(kindFile, "utf8").trim() : "valid";
   const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
-  await runOk("openssl", [
-    "req", "-x509", ...ec, "-keyout", caKey, "-out", caFile, "-days", "3650", "-sha256",
-    "-subj", `/O=xepcheck/CN=xepcheck throw-away test CA for ${domain}`,
-    "-addext", "basicConstraints=critical,CA:TRUE",
-    "-addext", "keyUsage=critical,keyCertSign,cRLSign",
-  ]);
+  if (!existsSync(caFile) || !existsSync(caKey)) {
+    await runOk("openssl", [
+      "req", "-x509", ...ec, "-keyout", caKey, "-out", caFile, "-days", "3650", "-sha256",
+      "-subj", `/O=xepcheck/CN=xepcheck throw-away test CA for ${domain}`,
+      "-addext", "basicConstraints=critical,CA:TRUE",
+      "-addext", "keyUsage=critical,keyCertSign,cRLSign",
+    ]);
+  } else if (existsSync(crt) && existsSync(key) && existsSync(pem) && kindNow === certificate) {
+    return { caFile, crt, key, pem };
+  }
+  const name = certificate === "wrong-name" ? WRONG_CERT_NAME : domain;
   const csr = path.join(certDir, `${domain}.csr`);
-  await runOk("openssl", ["req", "-new", ...ec, "-keyout", key, "-out", csr, "-subj", `/O=xepcheck/CN=${domain}`]);
+  await runOk("openssl", ["req", "-new", ...ec, "-keyout", key, "-out", csr, "-subj", `/O=xepcheck/CN=${name}`]);
   const ext = path.join(certDir, "ext.cnf");
   await fs.writeFile(
     ext,
     [
-      `subjectAltName=DNS:${domain},DNS:*.${domain},IP:127.0.0.1`,
+      certificate === "wrong-name" ? `subjectAltName=DNS:${name}` : `subjectAltName=DNS:${domain},DNS:*.${domain},IP:127.0.0.1`,
       "basicConstraints=critical,CA:FALSE",
       "keyUsage=critical,digitalSignature,keyEncipherment",
       "extendedKeyUsage=serverAuth,clientAuth",
       "",
     ].join("\n"),
   );
-  await runOk("openssl", [
-    "x509", "-req", "-in", csr, "-CA", caFile, "-CAkey", caKey, "-CAcreateserial",
-    "-out", crt, "-days", "825", "-sha256", "-extfile", ext,
-  ]);
+  if (certificate === "expired") {
+    // `openssl x509 -req` cannot date a certificate in the past (OpenSSL 3.0 has no
+    // -not_before/-not_after there); `openssl ca` can, with a minimal throw-away CA database.
+    const db = path.join(certDir, "ca-db");
+    await fs.rm(db, { recursive: true, force: true });
+    await fs.mkdir(db, { recursive: true });
+    await fs.writeFile(path.join(db, "index.txt"), "");
+    await fs.writeFile(path.join(db, "serial"), `${randomBytes(8).toString("hex").toUpperCase()}\n`);
+    const cnf = path.join(db, "ca.cnf");
+    await fs.writeFile(
+      cnf,
+      [
+        "[ca]", "default_ca = xepcheck", "",
+        "[xepcheck]", `dir = ${db}`, "database = $dir/index.txt", "new_certs_dir = $dir", "serial = $dir/serial",
+        "default_md = sha256", "policy = any", "unique_subject = no", "copy_extensions = none", "",
+        "[any]", "organizationName = optional", "commonName = supplied", "",
+      ].join("\n"),
+    );
+    const day = 86_400_000;
+    const stamp = (t: number) => new Date(t).toISOString().replace(/[-:T]/g, "").slice(0, 14) + "Z"; // YYYYMMDDHHMMSSZ
+    await runOk("openssl", [
+      "ca", "-batch", "-notext", "-config", cnf, "-cert", caFile, "-keyfile", caKey, "-in", csr, "-out", crt,
+      "-startdate", stamp(Date.now() - 400 * day), "-enddate", stamp(Date.now() - 30 * day), "-extfile", ext,
+    ]);
+    await fs.rm(db, { recursive: true, force: true });
+  } else {
+    await runOk("openssl", [
+      "x509", "-req", "-in", csr, "-CA", caFile, "-CAkey", caKey, "-CAcreateserial",
+      "-out", crt, "-days", certificate === "expiring" ? "7" : "825", "-sha256", "-extfile", ext,
+    ]);
+  }
   const [c, k] = await Promise.all([fs.readFile(crt, "utf8"), fs.readFile(key, "utf8")]);
   await fs.writeFile(pem, c + k, { mode: 0o600 });
+  await fs.writeFile(kindFile, `${certificate}\n`);
   await fs.rm(csr, { force: true });
   return { caFile, crt, key, pem };
 }
@@ -1017,8 +1072,9 @@ async function prepareLaunch(
   ports: ServerPorts,
   debug: boolean,
   variant: ProsodyVariant = "full",
+  certificate: CertificateKind = "valid",
 ): Promise<Launch> {
-  const certs = await ensureCerts(dir, domain);
+  const certs = await ensureCerts(dir, domain, certificate);
   const secrets = await loadSecrets(dir);
   const stdoutLog = path.join(dir, "stdout.log");
   let logFiles: string[];
@@ -1058,6 +1114,8 @@ async function prepareLaunch(
 export async function startServer(kind: ServerKind, opts: StartOptions = {}): Promise<StartedServer> {
   if (kind !== "prosody" && kind !== "ejabberd") throw new Error(`unknown server kind: ${String(kind)}`);
   const variant = opts.variant ?? "full";
+  const certificate = opts.certificate ?? "valid";
+  if (!CERTIFICATE_KINDS.includes(certificate)) throw new Error(`unknown certificate kind: ${String(certificate)}`);
   if (!["full", "minimal", "liar"].includes(variant)) throw new Error(`unknown server variant: ${String(variant)}`);
   if (kind !== "prosody" && variant !== "full") throw new Error(`the ${variant} variant exists for Prosody only`);
   const basePort = opts.basePort ?? DEFAULT_BASE[kind];
@@ -1077,7 +1135,7 @@ export async function startServer(kind: ServerKind, opts: StartOptions = {}): Pr
   let launch: Launch;
   try {
     await fs.mkdir(dir, { recursive: true });
-    launch = await prepareLaunch(kind, dir, domain, ports, debug, variant);
+    launch = await prepareLaunch(kind, dir, domain, ports, debug, variant, certificate);
   } catch (e) {
     await cleanDir();
     throw e;
@@ -1189,6 +1247,7 @@ export async function startServer(kind: ServerKind, opts: StartOptions = {}): Pr
           },
     logFiles,
     ...(variant !== "full" ? { variant } : {}),
+    ...(certificate !== "valid" ? { certificate } : {}),
     startupMs,
     stop,
   };

@@ -22,7 +22,10 @@ if [ ! -f "$bp" ]; then
     | sed -E 's/^Suites:.*/Suites: bookworm-backports/' > "$bp"
 fi
 
-packages=(prosody prosody-modules lua-unbound lua-sec lua-event lua-dbi-sqlite3 ejabberd erlang-p1-pam openssl ca-certificates)
+# dnsmasq-base: the dnsmasq binary alone, for the DNS tests (test/servers/dns.ts
+# runs its own instance on a loopback port). Unlike the `dnsmasq` package it
+# brings no system service, so nothing is started that would need stopping.
+packages=(prosody prosody-modules lua-unbound lua-sec lua-event lua-dbi-sqlite3 ejabberd erlang-p1-pam openssl ca-certificates dnsmasq-base)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -49,3 +52,4 @@ pkill -x epmd >/dev/null 2>&1 || true
 
 prosody --version 2>/dev/null | head -1 || true
 dpkg-query -W -f='ejabberd ${Version}\n' ejabberd
+/usr/sbin/dnsmasq --version 2>/dev/null | head -1 || true
