@@ -1,21 +1,28 @@
 /**
- * One XMPP client stream (RFC 6120) on node:net / node:tls, parsed with
- * xmpp.js's XML parser. It owns the socket, the deadlines and the meter;
- * it knows nothing of SASL or checks (see login.ts for the login flow).
+ * One XMPP client stream (RFC 6120) over TCP, WebSocket (RFC 7395) or BOSH
+ * (XEP-0206). It owns the deadlines, the waits, the transcript and the
+ * meter; the transport (tcp.ts, websocket.ts, bosh.ts: a Link) moves the XML.
+ * It knows nothing of SASL or checks (see login.ts for the login flow), so
+ * the login and every check run unchanged on any transport.
  *
  * Why not @xmpp/client's Client: its steps have no deadlines, its TLS cannot
  * take a CA or --insecure per connection, and it cannot tell which step a
  * silent server stalled in. Here every wait names its step.
  */
-import net from "node:net";
-import tls from "node:tls";
-import { Parser, xml, type Element } from "@xmpp/xml";
+import type tls from "node:tls";
+import { xml, type Element } from "@xmpp/xml";
+import { resolveWebUrl } from "../probe/host-meta.js";
+import { BoshLink } from "./bosh.js";
 import { SessionError, StanzaError, withDeadline, type SessionStep } from "./errors.js";
+import { TcpLink } from "./tcp.js";
 import { TrafficMeter } from "./traffic.js";
-import { describeTls, type TlsInfo } from "./tls-facts.js";
+import type { TlsInfo } from "./tls-facts.js";
 import { Transcript, redactedXml } from "./transcript.js";
+import type { Link, LinkEvents, TlsSettings, TransportFacts, TransportKind } from "./transport.js";
+import { WebSocketLink } from "./websocket.js";
 
 export type { TlsInfo } from "./tls-facts.js";
+export type { TlsSettings, TransportFacts, TransportKind } from "./transport.js";
 
 export const NS_STREAM = "http://etherx.jabber.org/streams";
 export const NS_CLIENT = "jabber:client";
@@ -23,15 +30,9 @@ export const NS_TLS = "urn:ietf:params:xml:ns:xmpp-tls";
 export const NS_STANZAS = "urn:ietf:params:xml:ns:xmpp-stanzas";
 export const NS_PING = "urn:xmpp:ping";
 
-export interface TlsSettings {
-  /** PEM of extra certificate authorities to trust (from --ca). */
-  ca?: string;
-  /** Skip certificate verification (from --insecure); still recorded in every report. */
-  insecure?: boolean;
-}
-
 export interface StreamOptions {
   domain: string;
+  /** TCP endpoint; for web transports, where URLs found in host-meta are connected to when configuredHost. */
   host: string;
   port: number;
   /** "starttls" upgrades a plain connection; "direct" is XEP-0368 TLS from the first byte. */
@@ -43,6 +44,14 @@ export interface StreamOptions {
   transcript?: Transcript;
   /** Value of the stream header's `from` (our bare JID once known). */
   from?: string;
+  /** Transport (default tcp). */
+  transport?: TransportKind;
+  /** WebSocket (wss://) or BOSH (https://) endpoint; without it, host-meta (XEP-0156) of the domain tells. */
+  url?: string;
+  /** Web transports: connect here instead of the URL's host (the Host header and TLS name stay the URL's). */
+  connectHost?: string;
+  /** `host` came from --host: URLs discovered in host-meta are connected to it too (their names still verified). */
+  configuredHost?: boolean;
 }
 
 export interface FeatureSnapshot {
@@ -63,20 +72,19 @@ const INBOX_LIMIT = 500;
 export class XmppStream {
   features!: Element;
   readonly featureLog: FeatureSnapshot[] = [];
-  tlsInfo: TlsInfo | null = null;
   /** Attributes of the server's latest stream header (id, from, version, xml:lang). */
   header: Record<string, string> = {};
   /** The 'from' of the latest stream header we sent, if any. */
   headerFrom: string | undefined;
-  /** Our full JID once bound. */
-  jid: string | undefined;
   readonly meter: TrafficMeter;
   transcript: Transcript;
   /** Label of this stream in a shared transcript. */
   actor: string | undefined;
+  /** The server closed the stream with its closing element (</stream:stream>, <close/>, BOSH terminate). */
+  serverClosed = false;
 
-  private socket!: net.Socket;
-  private parser!: Parser;
+  private link!: Link;
+  private boundJid: string | undefined;
   private waiters: Waiter[] = [];
   private inbox: Element[] = [];
   private headerWaiter: { resolve: () => void; reject: (e: Error) => void } | undefined;
@@ -91,13 +99,15 @@ export class XmppStream {
     this.transcript = options.transcript ?? new Transcript();
   }
 
-  /** Connects, (for direct TLS) handshakes, opens the stream and reads its features. */
+  /**
+   * Connects (TCP, direct TLS, WebSocket upgrade or nothing yet for BOSH),
+   * opens the stream and reads its features.
+   */
   static async open(options: StreamOptions, stage = "initial"): Promise<XmppStream> {
     const stream = new XmppStream(options);
     try {
-      await stream.connectTcp();
-      if (options.mode === "direct") await stream.handshakeTls(["xmpp-client"]);
-      else stream.attach(stream.socket);
+      stream.link = await stream.makeLink();
+      await stream.link.connect();
       await stream.openStream(stage);
       return stream;
     } catch (err) {
@@ -106,13 +116,69 @@ export class XmppStream {
     }
   }
 
-  get isSecure(): boolean {
-    return this.socket instanceof tls.TLSSocket;
+  private async makeLink(): Promise<Link> {
+    const { options } = this;
+    const events: LinkEvents = {
+      header: (attrs, text) => this.onHeader(attrs, text),
+      element: (el) => this.receive(el),
+      end: (text) => {
+        this.serverClosed = true;
+        this.record("in", text);
+        this.fail(new SessionError("network", "wait", "the server closed the stream"));
+      },
+      fail: (err) => this.fail(err),
+      note: (text) => this.record("note", text),
+      waiting: () => this.waiters.length > 0 || this.headerWaiter !== undefined,
+    };
+    const transport = options.transport ?? "tcp";
+    if (transport === "tcp") return new TcpLink(options, this.meter, events);
+    const web = options.url
+      ? { url: options.url, ...(options.connectHost ? { connectHost: options.connectHost } : {}) }
+      : await resolveWebUrl(transport, { ...options, meter: this.meter });
+    const webOptions = { ...options, ...web };
+    return transport === "websocket"
+      ? new WebSocketLink(webOptions, this.meter, events)
+      : new BoshLink(webOptions, this.meter, events);
   }
 
-  /** The TLS socket, for channel binding (tls-exporter, tls-server-end-point). */
+  /** Our full JID once bound (set by the login flow: bind, or XEP-0198 resumption). */
+  get jid(): string | undefined {
+    return this.boundJid;
+  }
+
+  set jid(jid: string | undefined) {
+    this.boundJid = jid;
+    // From now on the server may send at any time: BOSH keeps a request pending for it.
+    if (jid) this.link?.bound?.();
+  }
+
+  /** tcp, websocket or bosh. */
+  get transport(): TransportKind {
+    return this.link?.kind ?? this.options.transport ?? "tcp";
+  }
+
+  /** The WebSocket or BOSH URL this stream uses (undefined on TCP). */
+  get url(): string | undefined {
+    return this.link?.describe?.().url;
+  }
+
+  /** What the report shows of a web transport: URL, subprotocol, BOSH session attributes, CORS headers. */
+  get transportFacts(): TransportFacts {
+    return this.link?.describe?.() ?? {};
+  }
+
+  get isSecure(): boolean {
+    return this.link?.isSecure ?? false;
+  }
+
+  /** The TLS socket, for channel binding (tls-exporter, tls-server-end-point); none on BOSH. */
   get tlsSocket(): tls.TLSSocket | undefined {
-    return this.socket instanceof tls.TLSSocket ? this.socket : undefined;
+    return this.link?.tlsSocket;
+  }
+
+  /** Facts of the TLS connection (RFC 7590), once there is one. */
+  get tlsInfo(): TlsInfo | null {
+    return this.link?.tlsInfo ?? null;
   }
 
   get isClosed(): boolean {
@@ -123,46 +189,11 @@ export class XmppStream {
     return this.options.timeoutMs;
   }
 
-  private async connectTcp(): Promise<void> {
-    const { host, port } = this.options;
-    this.meter.add("roundTrips");
-    const socket = net.connect({ host, port, noDelay: true });
-    this.socket = socket;
-    const connected = new Promise<void>((resolve, reject) => {
-      socket.once("connect", resolve);
-      socket.once("error", (err) =>
-        reject(new SessionError("network", "tcp-connect", `cannot connect to ${host}:${port}: ${err.message}`)),
-      );
-    });
-    await withDeadline("tcp-connect", this.timeoutMs, connected, `a TCP connection to ${host}:${port}`);
-  }
-
-  /** Upgrades the current socket to TLS (direct TLS, or after <proceed/>). */
-  private async handshakeTls(alpn?: string[]): Promise<void> {
-    const { domain, tls: settings } = this.options;
-    const plain = this.socket;
-    this.detach(plain);
-    const secure = tls.connect({
-      socket: plain,
-      servername: domain,
-      secureContext: secureContextFor(settings.ca),
-      rejectUnauthorized: !settings.insecure,
-      ALPNProtocols: alpn,
-    });
-    this.socket = secure;
-    const done = new Promise<void>((resolve, reject) => {
-      secure.once("secureConnect", resolve);
-      secure.once("error", (err) => reject(tlsError(err, domain)));
-    });
-    await withDeadline("tls-handshake", this.timeoutMs, done, "the TLS handshake");
-    const protocol = secure.getProtocol();
-    this.meter.add("roundTrips", protocol === "TLSv1.3" ? 1 : 2);
-    this.tlsInfo = describeTls(secure);
-    this.attach(secure);
-  }
-
-  /** STARTTLS (RFC 6120 §5): ask, get <proceed/>, handshake, restart. */
+  /** STARTTLS (RFC 6120 §5): ask, get <proceed/>, handshake, restart. TCP only: web transports get TLS from their URL. */
   async startTls(): Promise<void> {
+    if (!(this.link instanceof TcpLink)) {
+      throw new SessionError("tls", "starttls", `STARTTLS is not part of the ${this.transport} transport: TLS comes from a wss:// or https:// URL`);
+    }
     const answer = await this.request(
       xml("starttls", { xmlns: NS_TLS }),
       (el) => el.getNS() === NS_TLS,
@@ -171,26 +202,21 @@ export class XmppStream {
     if (!answer.is("proceed")) {
       throw new SessionError("tls", "starttls", `server answered STARTTLS with <${answer.getName()}/>`, answer.getName());
     }
-    await this.handshakeTls();
+    await this.link.handshakeTls();
     await this.openStream("after-starttls");
   }
 
   /** Sends a new stream header and waits for the server's header and features. */
   async openStream(stage: string): Promise<void> {
-    this.parser = this.makeParser();
     const { domain } = this.options;
     // RFC 6120 §4.7.1: a client includes 'from' only on a TLS-protected stream.
     const from = this.isSecure ? this.options.from : undefined;
     this.headerFrom = from;
-    const header =
-      `<?xml version='1.0'?><stream:stream to='${domain}'${from ? ` from='${from}'` : ""} version='1.0' ` +
-      `xml:lang='en' xmlns='${NS_CLIENT}' xmlns:stream='${NS_STREAM}'>`;
     const headerSeen = new Promise<void>((resolve, reject) => (this.headerWaiter = { resolve, reject }));
     const features = this.waitFor((el) => el.is("features", NS_STREAM), "stream-features", { silent: true });
     features.catch(() => {}); // awaited below; avoid an unhandled rejection if the header wait fails first
-    this.meter.add("roundTrips");
-    this.writeRaw(header);
-    this.record("out", header);
+    if (!this.link.countsRoundTrips) this.meter.add("roundTrips");
+    this.record("out", this.link.open({ to: domain, from, lang: "en" }));
     await withDeadline("stream-open", this.timeoutMs, headerSeen, "the server's stream header");
     this.features = await features;
     this.featureLog.push({ stage, xml: this.features.toString() });
@@ -213,8 +239,7 @@ export class XmppStream {
 
   send(el: Element): void {
     if (this.closed) throw this.closed;
-    const text = el.toString();
-    this.writeRaw(text);
+    this.link.send(el);
     this.meter.add("stanzasOut");
     this.record("out", redactedXml(el));
     this.observers.forEach((fn) => fn(el, "out"));
@@ -224,7 +249,7 @@ export class XmppStream {
   async request(el: Element, match: (el: Element) => boolean, step: SessionStep): Promise<Element> {
     const answer = this.waitFor(match, step, { silent: true });
     answer.catch(() => {});
-    this.meter.add("roundTrips");
+    if (!this.link.countsRoundTrips) this.meter.add("roundTrips");
     this.send(el);
     return answer;
   }
@@ -246,6 +271,7 @@ export class XmppStream {
       waiter = { match, resolve, reject, step };
       this.waiters.push(waiter);
     });
+    this.link.awaiting?.();
     return withDeadline(step, opts.timeoutMs ?? this.timeoutMs, promise).finally(() => {
       this.waiters = this.waiters.filter((w) => w !== waiter);
     });
@@ -296,14 +322,13 @@ export class XmppStream {
     return () => this.listeners.delete(fn);
   }
 
-  /** Closes the stream politely, bounded by the deadline, then the socket. */
+  /** Closes the stream politely (</stream:stream>, <close/>, BOSH terminate), bounded by the deadline. */
   async close(): Promise<void> {
     if (this.closed) return;
-    const ended = new Promise<void>((resolve) => this.socket.once("close", () => resolve()));
     try {
-      this.writeRaw("</stream:stream>");
-      this.record("out", "</stream:stream>");
-      await withDeadline("close", Math.min(this.timeoutMs, 2000), ended);
+      const { sent, done } = this.link.close(Math.min(this.timeoutMs, 2000));
+      this.record("out", sent);
+      await done;
     } catch {
       // a server that does not close its side is not our problem at close time
     } finally {
@@ -314,63 +339,15 @@ export class XmppStream {
   /** Drops the connection at once (also used to simulate a network loss). */
   destroy(): void {
     this.fail(new SessionError("network", "close", "stream closed by xepcheck"));
-    this.socket?.destroy();
+    this.link?.destroy();
   }
 
-  private writeRaw(text: string): void {
-    this.meter.add("bytesOut", Buffer.byteLength(text));
-    this.socket.write(text);
+  private onHeader(attrs: Record<string, string>, text: string): void {
+    this.header = attrs;
+    this.record("in", text);
+    this.headerWaiter?.resolve();
+    this.headerWaiter = undefined;
   }
-
-  private makeParser(): Parser {
-    const parser = new Parser();
-    parser.on("start", (el) => {
-      this.header = { ...el.attrs };
-      this.record("in", headerText(el));
-      this.headerWaiter?.resolve();
-      this.headerWaiter = undefined;
-    });
-    parser.on("element", (el) => this.receive(el));
-    parser.on("end", () => {
-      this.record("in", "</stream:stream>");
-      this.fail(new SessionError("network", "wait", "the server closed the stream"));
-      this.socket.end();
-    });
-    parser.on("error", (err) => {
-      this.record("note", `malformed XML from the server: ${err.message}`);
-      this.fail(new SessionError("protocol", "wait", `malformed XML from the server: ${err.message}`));
-      this.socket.destroy();
-    });
-    return parser;
-  }
-
-  private attach(socket: net.Socket): void {
-    socket.setEncoding("utf8");
-    socket.on("data", this.onData);
-    socket.on("close", this.onClose);
-    socket.on("error", this.onError);
-  }
-
-  private detach(socket: net.Socket): void {
-    socket.off("data", this.onData);
-    socket.off("close", this.onClose);
-    socket.off("error", this.onError);
-  }
-
-  private readonly onData = (data: string) => {
-    this.meter.add("bytesIn", Buffer.byteLength(data));
-    try {
-      this.parser.write(data);
-    } catch (err) {
-      this.fail(new SessionError("protocol", "wait", `malformed XML from the server: ${(err as Error).message}`));
-      this.socket.destroy();
-    }
-  };
-
-  private readonly onClose = () => this.fail(new SessionError("network", "wait", "the server closed the connection"));
-
-  private readonly onError = (err: Error) =>
-    this.fail(new SessionError("network", "wait", `connection error: ${err.message}`));
 
   private receive(el: Element): void {
     this.meter.add("stanzasIn");
@@ -421,57 +398,10 @@ export class XmppStream {
   }
 }
 
-const contexts = new Map<string, tls.SecureContext>();
-
-/**
- * The system roots plus the --ca file, parsed once: parsing ~140 roots on
- * every connection costs more than the rest of a loopback login.
- */
-function secureContextFor(ca: string | undefined): tls.SecureContext | undefined {
-  if (!ca) return undefined;
-  let context = contexts.get(ca);
-  if (!context) {
-    context = tls.createSecureContext({ ca: [...tls.rootCertificates, ca] });
-    contexts.set(ca, context);
-  }
-  return context;
-}
-
-function headerText(el: Element): string {
-  const attrs = Object.entries(el.attrs)
-    .map(([k, v]) => `${k}='${v}'`)
-    .join(" ");
-  return `<${el.name} ${attrs}>`;
-}
-
-
 export function stanzaError(el: Element): StanzaError {
   const error = el.getChild("error");
   const condition =
     error?.getChildElements().find((c) => c.getNS() === NS_STANZAS && c.getName() !== "text")?.getName() ??
     "undefined-condition";
   return new StanzaError(condition, error?.attrs.type, error?.getChildText("text") ?? undefined, el.toString());
-}
-
-const CERT_ERRORS = new Set([
-  "DEPTH_ZERO_SELF_SIGNED_CERT",
-  "SELF_SIGNED_CERT_IN_CHAIN",
-  "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
-  "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
-  "CERT_HAS_EXPIRED",
-  "CERT_NOT_YET_VALID",
-  "ERR_TLS_CERT_ALTNAME_INVALID",
-]);
-
-function tlsError(err: Error & { code?: string }, domain: string): SessionError {
-  if (err.code && CERT_ERRORS.has(err.code)) {
-    return new SessionError(
-      "tls",
-      "tls-handshake",
-      `the TLS certificate of ${domain} is not trusted (${err.code}: ${err.message}). ` +
-        `Pass --ca FILE with the CA that issued it, or --insecure to test without verifying it.`,
-      err.code,
-    );
-  }
-  return new SessionError("tls", "tls-handshake", `TLS handshake with ${domain} failed: ${err.message}`, err.code);
 }
