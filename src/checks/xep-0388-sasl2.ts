@@ -1,11 +1,154 @@
 /**
  * XEP-0388: Extensible SASL Profile (SASL2)
  * https://xmpp.org/extensions/xep-0388.html
+ *
+ * The scenarios log in through SASL2 themselves (src/session/sasl2.ts), on
+ * the run's TCP endpoint with from='<bare JID>' in the stream header (servers
+ * offer SASL2 and FAST only then), and record every exchange in the
+ * scenario's transcript, where SASL payloads and tokens are redacted.
  */
-import { advertisedOutcome, findStreamFeature } from "./advertisement.js";
-import { defineCheck } from "./types.js";
+import { xml } from "@xmpp/xml";
+import parse from "@xmpp/xml/lib/parse.js";
+import { withBody } from "../scenario/actor.js";
+import { ScenarioFailure } from "../scenario/outcome.js";
+import type { Scenario } from "../scenario/scenario.js";
+import { connectSecure, loginWithoutBind, offeredChannelBindings, type ConnectOptions } from "../session/login.js";
+import {
+  LabelledTranscript,
+  NS_SASL,
+  Sasl2Failure,
+  adoptInlineSm,
+  adoptResumedSm,
+  authenticateSasl2,
+  countStanzasAfterSuccess,
+  loginSasl2,
+  newUserAgent,
+  sasl2Offer,
+  type Sasl2Login,
+  type Sasl2LoginOptions,
+  type Sasl2Offer,
+} from "../session/sasl2.js";
+import { scramVariant, type ChannelBindingType } from "../session/scram.js";
+import { NS_SM, type StreamManagement } from "../session/stream-management.js";
+import { NS_STREAM, type XmppStream } from "../session/stream.js";
+import { advertisedOutcome, featuresAt, findStreamFeature } from "./advertisement.js";
+import { defineCheck, defineScenario, type CheckContext } from "./types.js";
 
 export const NS_SASL2 = "urn:xmpp:sasl:2";
+const NS_DISCO_INFO = "http://jabber.org/protocol/disco#info";
+
+const spec = (section: string, anchor: string) => ({
+  doc: "XEP-0388",
+  version: "1.0.4",
+  section,
+  url: `https://xmpp.org/extensions/xep-0388.html#${anchor}`,
+});
+
+/** RFC 6120 §6.5: the SASL error conditions. */
+export const SASL_CONDITIONS = [
+  "aborted",
+  "account-disabled",
+  "credentials-expired",
+  "encryption-required",
+  "incorrect-encoding",
+  "invalid-authzid",
+  "invalid-mechanism",
+  "malformed-request",
+  "mechanism-too-weak",
+  "not-authorized",
+  "temporary-auth-failure",
+];
+
+/** The SASL2 feature the probe saw before authentication (with from='<bare JID>'). */
+export function probedSasl2(ctx: CheckContext): Sasl2Offer | undefined {
+  const snapshot = featuresAt(ctx.probe.streamFeatures, "before-auth");
+  if (!snapshot) return undefined;
+  return sasl2Offer(parse(snapshot.xml));
+}
+
+export function sasl2Advertised(ctx: CheckContext): boolean {
+  return findStreamFeature(ctx, [{ name: "authentication", ns: NS_SASL2 }], "before-auth").foundAt.length > 0;
+}
+
+/** Connection settings of the run, recorded into the scenario's transcript under `label`. */
+export function connectOptions(s: Scenario, label: string): ConnectOptions {
+  const t = s.target;
+  const web = { transport: t.transport, url: t.url, configuredHost: t.configuredHost };
+  return {
+    domain: t.domain,
+    host: t.host,
+    port: t.port,
+    mode: t.mode,
+    tls: t.tls,
+    timeoutMs: t.timeoutMs,
+    meter: t.meter,
+    transcript: new LabelledTranscript(s.transcript, label),
+    ...(web as object),
+  };
+}
+
+export type ScenarioSasl2Request = Omit<Sasl2LoginOptions, keyof ConnectOptions | "credentials" | "userAgent"> &
+  Partial<Pick<Sasl2LoginOptions, "userAgent">> & { password?: boolean };
+
+/**
+ * Logs `label` in through SASL2 with the account's credentials (or, with
+ * `password: false`, with the request's token alone); the stream is closed
+ * when the scenario ends. A <failure/> for a login that should work fails
+ * the scenario.
+ */
+export async function sasl2Login(s: Scenario, label: string, request: ScenarioSasl2Request): Promise<Sasl2Login> {
+  const creds = s.credentials("account");
+  const { password = true, ...rest } = request;
+  const credentials: Sasl2LoginOptions["credentials"] = password ? creds : { username: creds.username };
+  s.target.meter.add("logins");
+  let login: Sasl2Login;
+  try {
+    login = await loginSasl2({ ...connectOptions(s, label), credentials, userAgent: request.userAgent ?? newUserAgent(), ...rest });
+  } catch (err) {
+    if (err instanceof Sasl2Failure) throw new ScenarioFailure(`SASL2 <success/> for ${label}`, err.element.toString());
+    throw err;
+  }
+  s.cleanup(`close ${label}`, () => login.stream.close());
+  s.note(`${label}: SASL2 ${login.outcome.mechanism} succeeded as ${login.outcome.authorizationIdentifier ?? "(no authorization-identifier)"}`);
+  return login;
+}
+
+/** A TLS-protected stream with from='<bare JID>', before authentication; closed when the scenario ends. */
+export async function securedStream(s: Scenario, label: string): Promise<XmppStream> {
+  const creds = s.credentials("account");
+  const stream = await connectSecure({ ...connectOptions(s, label), from: `${creds.username}@${s.domain}` });
+  s.cleanup(`close ${label}`, () => stream.close());
+  return stream;
+}
+
+/** disco#info of the domain on a bound stream: the session really serves stanzas. */
+export async function discoAnswered(s: Scenario, stream: XmppStream): Promise<number> {
+  const result = await stream.iq(xml("iq", { type: "get", to: s.domain }, xml("query", { xmlns: NS_DISCO_INFO })));
+  const features = result.getChild("query", NS_DISCO_INFO)?.getChildren("feature").length ?? 0;
+  s.ensure(features > 0, `a disco#info result listing features of ${s.domain}`, result.toString());
+  return features;
+}
+
+function sameJid(a: string | undefined, b: string): boolean {
+  return a !== undefined && a.toLowerCase() === b.toLowerCase();
+}
+
+/** The offer on a fresh stream, or a "not offered" failure (verdict na when not advertised). */
+export function requireSasl2(s: Scenario, stream: XmppStream): Sasl2Offer {
+  const offer = sasl2Offer(stream.features);
+  if (!offer) s.fail("<authentication xmlns='urn:xmpp:sasl:2'/> in the stream features after TLS", stream.features.toString());
+  return offer;
+}
+
+/** The first channel-binding type, in xepcheck's preference, that the server announces and this TLS version defines. */
+function usableBinding(stream: XmppStream, announced: string[]): ChannelBindingType | undefined {
+  const tls13 = stream.tlsSocket?.getProtocol() === "TLSv1.3";
+  return (["tls-exporter", "tls-server-end-point", "tls-unique"] as const).find(
+    (t) => announced.includes(t) && !(tls13 && t === "tls-unique"),
+  );
+}
+
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export default [
   defineCheck({
@@ -17,5 +160,197 @@ export default [
     title: "SASL2 is offered",
     needs: ["account"],
     run: (ctx) => advertisedOutcome("SASL2", findStreamFeature(ctx, [{ name: "authentication", ns: NS_SASL2 }], "before-auth")),
+  }),
+  defineScenario({
+    id: "xep0388.authenticate",
+    spec: spec("2.6.1", "success"),
+    level: "MUST",
+    requirement:
+      "If the Client is now authenticated, the Server sends a <success/> element, which contains an <authorization-identifier/> element containing the negotiated identity - this is a bare JID, unless resource binding has occurred, in which case it is a full JID.",
+    title: "SASL2: authentication succeeds with the bare JID as authorization-identifier, and features follow",
+    needs: ["account"],
+    advertised: sasl2Advertised,
+    run: async (s) => {
+      const stream = await securedStream(s, "alice (SASL2)");
+      requireSasl2(s, stream);
+      const creds = s.credentials("account");
+      const started = stream.meter.roundTrips;
+      const outcome = await authenticateSasl2(stream, { username: creds.username, password: creds.password, userAgent: newUserAgent() }).catch(
+        (err: unknown) => {
+          if (err instanceof Sasl2Failure) s.fail("SASL2 <success/>", err.element.toString());
+          throw err;
+        },
+      );
+      const bare = s.bareJid("account");
+      s.ensure(
+        sameJid(outcome.authorizationIdentifier, bare),
+        `<authorization-identifier>${bare}</authorization-identifier> (no resource bound yet)`,
+        outcome.success.toString(),
+      );
+      const scram = scramVariant(outcome.mechanism);
+      if (scram) s.ensure(outcome.serverVerified, "the SCRAM server signature in <additional-data/>", outcome.success.toString());
+      s.ensure(outcome.features, "<stream:features/> right after <success/>, without a stream restart (§2.6.1)", "no features");
+      if (outcome.features?.getChild("authentication", NS_SASL2)) {
+        s.note("the authenticated stream offers SASL2 <authentication/> again, though a further <authenticate/> must be a stream error (§4.8)");
+      }
+      const trips = stream.meter.roundTrips - started;
+      s.summary =
+        `${outcome.mechanism} over SASL2 in ${trips} round trips; <success/> named ${outcome.authorizationIdentifier}` +
+        (scram ? ", with the server signature verified" : "") +
+        "; the new stream features followed without a restart";
+    },
+  }),
+  defineScenario({
+    id: "xep0388.failure",
+    spec: spec("2.6.2", "failure"),
+    level: "MUST",
+    requirement:
+      "A <failure/> element is used by the server to terminate the authentication attempt. It MAY contain application-specific error codes, and MAY contain a textual error. It MUST contain one of the SASL error codes from RFC 6120 Section 6.5.",
+    title: "SASL2: a wrong password gets <failure/> with a SASL error condition of RFC 6120",
+    needs: ["account"],
+    advertised: sasl2Advertised,
+    run: async (s) => {
+      const stream = await securedStream(s, "alice (SASL2)");
+      requireSasl2(s, stream);
+      const creds = s.credentials("account");
+      const wrong = `${creds.password}-not-${s.token()}`;
+      // One deliberately failed login: the only one xepcheck makes with the account.
+      const failure = await authenticateSasl2(stream, { username: creds.username, password: wrong, userAgent: newUserAgent() }).then(
+        (outcome) => s.fail("<failure/> for a wrong password", outcome.success.toString()),
+        (err: unknown) => {
+          if (err instanceof Sasl2Failure) return err.element;
+          throw err;
+        },
+      );
+      const condition = failure.getChildElements().find((c) => c.getNS() === NS_SASL && SASL_CONDITIONS.includes(c.getName()));
+      s.ensure(
+        condition,
+        `a SASL error condition of RFC 6120 §6.5 (<not-authorized xmlns='${NS_SASL}'/>, …) in <failure/>`,
+        failure.toString(),
+      );
+      // §2.6: a failed attempt leaves the stream as it was; the right password works on it.
+      const retry = await authenticateSasl2(stream, { username: creds.username, password: creds.password, userAgent: newUserAgent() }).then(
+        (outcome) => `a second attempt on the same stream succeeded as ${outcome.authorizationIdentifier}`,
+        (err: unknown) => `a second attempt on the same stream did not succeed (${(err as Error).message})`,
+      );
+      s.note(retry);
+      s.summary = `a wrong password got <failure/> with <${condition!.getName()}/>; ${retry}`;
+    },
+  }),
+  defineScenario({
+    id: "xep0388.channel-binding",
+    spec: spec("2.1", "feature"),
+    level: "MUST",
+    requirement:
+      "All servers and clients supporting channel-binding MUST implement SASL Channel-Binding Type Capability (XEP-0440).",
+    title: "SASL2 with a -PLUS mechanism: channel-binding types announced, and a channel-bound login succeeds",
+    needs: ["account"],
+    advertised: (ctx) => (probedSasl2(ctx)?.mechanisms ?? []).some((m) => m.endsWith("-PLUS")),
+    run: async (s) => {
+      const stream = await securedStream(s, "alice (SASL2 -PLUS)");
+      const offer = requireSasl2(s, stream);
+      const plus = ["SCRAM-SHA-512-PLUS", "SCRAM-SHA-256-PLUS", "SCRAM-SHA-1-PLUS"].find((m) => offer.mechanisms.includes(m));
+      if (!plus) s.fail("a SCRAM -PLUS mechanism among the SASL2 mechanisms", offer.mechanisms.join(", "));
+      const announced = offeredChannelBindings(stream.features);
+      s.ensure(
+        announced && announced.length > 0,
+        "<sasl-channel-binding xmlns='urn:xmpp:sasl-cb:0'/> listing the channel-binding types (XEP-0440), as the server offers channel binding",
+        stream.features.toString(),
+      );
+      const type = usableBinding(stream, announced!);
+      if (!type) s.skip(`none of the announced channel-binding types (${announced!.join(", ")}) is defined for this TLS connection`);
+      const creds = s.credentials("account");
+      const outcome = await authenticateSasl2(stream, {
+        username: creds.username,
+        password: creds.password,
+        mechanism: plus,
+        channelBinding: type,
+        userAgent: newUserAgent(),
+      }).catch((err: unknown) => {
+        if (err instanceof Sasl2Failure) s.fail(`SASL2 <success/> for ${plus} with ${type}`, err.element.toString());
+        throw err;
+      });
+      s.ensure(outcome.serverVerified, "the SCRAM server signature (over the channel binding) in <additional-data/>", outcome.success.toString());
+      s.summary = `announced ${announced!.join(", ")}; ${plus} with ${type} succeeded over SASL2 and the server signature verified`;
+    },
+  }),
+  defineScenario({
+    id: "xep0388.inline-resume",
+    spec: spec("2.6.1", "success"),
+    level: "MUST",
+    requirement: "The results of activating any requested inline stream features are included in the server's <success/> response.",
+    title: "SASL2: a dropped session resumes inside <authenticate/> (XEP-0198 inline), with <resumed/> in <success/>",
+    needs: ["account", "peer"],
+    advertised: (ctx) => Boolean(probedSasl2(ctx)?.sm),
+    run: async (s) => {
+      const offer = probedSasl2(s.ctx);
+      if (!offer || !offer.sm) {
+        return s.fail("<sm xmlns='urn:xmpp:sm:3'/> in the SASL2 <inline/> features", offer ? "SASL2 without inline <sm/>" : "no SASL2");
+      }
+      if (!offer.bind?.inline.includes(NS_SM)) {
+        s.skip("Bind 2 cannot enable Stream Management inline here, so no SASL2 session exists to resume");
+      }
+      const userAgent = newUserAgent();
+      const first = await sasl2Login(s, "alice/A", { userAgent, bind: { tag: "xepcheck", sm: { resume: true } } });
+      const enabled = first.outcome.smEnable;
+      if (!enabled || !enabled.is("enabled") || !enabled.attrs.id) {
+        return s.fail("<enabled resume='true' id='…'/> inside <bound/>", first.outcome.success.toString());
+      }
+      const sm = adoptInlineSm(first.stream, enabled);
+      const jid = first.stream.jid!;
+      const bob = await s.login("peer");
+      first.stream.send(xml("presence", {}, xml("priority", {}, "-1")));
+      const before = `before ${s.token()}`;
+      bob.message(jid, before);
+      await first.stream.waitFor(withBody(before), "wait", { timeoutMs: s.target.timeoutMs }).catch(() => {
+        throw new ScenarioFailure("bob's message at alice/A before the drop", "nothing arrived");
+      });
+
+      let resumedSm: StreamManagement | undefined;
+      let stream: XmppStream | undefined;
+      const creds = s.credentials("account");
+      const openAuthenticated = async () => (await loginWithoutBind({ ...connectOptions(s, "alice (ending)"), credentials: creds })).stream;
+      s.cleanup("end alice/A's managed session", async () => {
+        if (resumedSm) return resumedSm.close(); // a last <a h/>, then </stream:stream>
+        await stream?.close();
+        await sm.end(openAuthenticated);
+      });
+
+      sm.drop();
+      s.note(`dropped alice/A's TCP connection without closing the stream (SM-ID ${enabled.attrs.id})`);
+      await pause(300);
+      const meanwhile = `meanwhile ${s.token()}`;
+      bob.message(jid, meanwhile);
+      s.note(`bob sent a message to ${jid} while it was disconnected`);
+
+      const h = sm.inbound;
+      const sent = sm.outbound;
+      stream = await connectSecure({ ...connectOptions(s, "alice/A (resumed)"), from: s.bareJid("account") });
+      requireSasl2(s, stream);
+      const arrived = countStanzasAfterSuccess(stream);
+      const outcome = await authenticateSasl2(stream, {
+        username: creds.username,
+        password: creds.password,
+        userAgent,
+        resume: { previd: enabled.attrs.id, h },
+        bind: { tag: "xepcheck" },
+      }).catch((err: unknown) => {
+        if (err instanceof Sasl2Failure) s.fail("SASL2 <success/> with <resumed/>", err.element.toString());
+        throw err;
+      });
+      const resumed = outcome.smResume;
+      s.ensure(resumed?.is("resumed"), `<resumed xmlns='${NS_SM}' previd='${enabled.attrs.id}' h='${sent}'/> inside <success/>`, outcome.success.toString());
+      resumedSm = adoptResumedSm(stream, sm, resumed!, arrived.stop());
+      s.ensure(resumed!.attrs.previd === enabled.attrs.id, `<resumed previd='${enabled.attrs.id}'/>`, resumed!.toString());
+      s.ensure(resumed!.attrs.h === String(sent), `<resumed h='${sent}'/>: the stanzas alice sent before the drop`, resumed!.toString());
+      s.ensure(!outcome.bound, "no <bound/>: a resumed session keeps its resource (XEP-0386 §3.2)", outcome.success.toString());
+      const got = await stream.waitFor(withBody(meanwhile), "wait", { timeoutMs: s.target.timeoutMs }).catch(() => undefined);
+      s.ensure(got, "the message sent while disconnected, delivered on the resumed stream", "nothing arrived");
+      const features = await stream
+        .waitFor((el) => el.is("features", NS_STREAM), "wait", { timeoutMs: 300 })
+        .catch(() => undefined);
+      if (features) s.note(`the server sent stream features after an inline resumption (XEP-0198 §9.2 says it MUST NOT): ${features.toString()}`);
+      s.summary = `resumed ${jid} inside SASL2 <authenticate/>: <success/> carried <resumed previd h='${sent}'/>, and the message sent meanwhile arrived`;
+    },
   }),
 ];

@@ -4,14 +4,31 @@
  */
 import { xml, type Element } from "@xmpp/xml";
 import { SessionError } from "./errors.js";
-import { SCRAM_MECHANISMS, ScramClient, ScramError } from "./scram.js";
+import {
+  CHANNEL_BINDING_TYPES,
+  ChannelBindingError,
+  ScramClient,
+  ScramError,
+  channelBinding,
+  scramVariant,
+  type ChannelBindingType,
+} from "./scram.js";
 import { NS_TLS, XmppStream, type StreamOptions } from "./stream.js";
 
 export const NS_SASL = "urn:ietf:params:xml:ns:xmpp-sasl";
+/** XEP-0440: the channel-binding types a server supports, in its stream features. */
+export const NS_SASL_CB = "urn:xmpp:sasl-cb:0";
 export const NS_BIND = "urn:ietf:params:xml:ns:xmpp-bind";
 export const NS_SESSION = "urn:ietf:params:xml:ns:xmpp-session";
 
-/** Strongest first. PLAIN is used only over TLS, and TLS is all we speak. */
+/**
+ * Strongest first. PLAIN is used only over TLS, and TLS is all we speak.
+ * The -PLUS variants are not chosen by default: a channel binding that a
+ * server computes differently (tls-server-end-point behind a TLS-terminating
+ * proxy, tls-exporter on old TLS libraries) would fail every login of a run,
+ * while the SCRAM exchange alone already proves the password. They are
+ * tested on their own (rfc5802.* checks) and can be asked for with `mechanisms`.
+ */
 export const MECHANISM_PREFERENCE = ["SCRAM-SHA-512", "SCRAM-SHA-256", "SCRAM-SHA-1", "PLAIN"];
 
 export interface Credentials {
@@ -27,6 +44,8 @@ export interface LoginOptions extends ConnectOptions {
   resource?: string;
   /** Restrict or reorder the mechanisms tried (default MECHANISM_PREFERENCE). */
   mechanisms?: string[];
+  /** Channel-binding type for a -PLUS mechanism (default: see chooseChannelBinding). */
+  channelBinding?: ChannelBindingType;
 }
 
 export interface Session {
@@ -35,6 +54,8 @@ export interface Session {
   jid: string;
   mechanism: string;
   offeredMechanisms: string[];
+  /** The channel-binding type used, for a -PLUS mechanism. */
+  channelBinding?: ChannelBindingType;
   /**
    * Opens a new connection with the same settings and credentials,
    * authenticated but not bound (for XEP-0198 resumption). Set by login().
@@ -47,6 +68,10 @@ export async function connectSecure(options: ConnectOptions & { from?: string })
   const stream = await XmppStream.open(options);
   try {
     if (!stream.isSecure) {
+      // WebSocket and BOSH get TLS from their URL (RFC 7395 §3.9, XEP-0206 §3), never from STARTTLS.
+      if (stream.transport !== "tcp") {
+        throw new SessionError("tls", "starttls", `${stream.url} is not TLS-protected (use wss:// or https://); xepcheck never authenticates without TLS`);
+      }
       if (!stream.features.getChild("starttls", NS_TLS)) {
         throw new SessionError(
           "tls",
@@ -76,8 +101,61 @@ export function chooseMechanism(offered: string[], preference = MECHANISM_PREFER
   return preference.find((m) => offered.includes(m));
 }
 
+/**
+ * XEP-0440: the channel-binding types listed in <sasl-channel-binding/>, or
+ * undefined when the server sends no such element (it does not say).
+ */
+export function offeredChannelBindings(features: Element): string[] | undefined {
+  const list = features.getChild("sasl-channel-binding", NS_SASL_CB);
+  return list?.getChildren("channel-binding").map((c) => c.attrs.type as string);
+}
+
+/**
+ * The channel binding for a -PLUS mechanism on this stream: the first of
+ * tls-exporter, tls-server-end-point, tls-unique that the server announces
+ * (XEP-0440) and this TLS version defines; without an announcement, the
+ * default of the TLS version (RFC 9266 §3: tls-exporter for TLS 1.3;
+ * RFC 5802 §6: tls-unique before it).
+ */
+export function chooseChannelBinding(stream: XmppStream): ChannelBindingType {
+  const tls13 = stream.tlsSocket?.getProtocol() === "TLSv1.3";
+  const usable = CHANNEL_BINDING_TYPES.filter((t) => !(tls13 && t === "tls-unique"));
+  const announced = offeredChannelBindings(stream.features);
+  if (!announced) return tls13 ? "tls-exporter" : "tls-unique";
+  const type = usable.find((t) => announced.includes(t));
+  if (!type) {
+    throw new SessionError("auth", "sasl", `no channel-binding type usable here among those the server announces: ${announced.join(", ") || "none"}`);
+  }
+  return type;
+}
+
+/**
+ * A SCRAM client for `mechanism` on this stream; for a -PLUS mechanism with
+ * the channel binding of `type` (default chooseChannelBinding) computed from
+ * the stream's TLS connection.
+ */
+export function scramClientFor(
+  stream: XmppStream,
+  mechanism: string,
+  credentials: Credentials,
+  type?: ChannelBindingType,
+): ScramClient | undefined {
+  const variant = scramVariant(mechanism);
+  if (!variant) return undefined;
+  if (!variant.plus) return new ScramClient(variant.hash, credentials.username, credentials.password);
+  const socket = stream.tlsSocket;
+  if (!socket) throw new SessionError("auth", "sasl", `${mechanism} needs a TLS connection for channel binding`);
+  const cbType = type ?? chooseChannelBinding(stream);
+  try {
+    return new ScramClient(variant.hash, credentials.username, credentials.password, undefined, channelBinding(socket, cbType));
+  } catch (err) {
+    if (err instanceof ChannelBindingError) throw new SessionError("auth", "sasl", `${mechanism}: ${err.message}`);
+    throw err;
+  }
+}
+
 export async function login(options: LoginOptions): Promise<Session> {
-  const { stream, mechanism, offeredMechanisms: offered } = await loginWithoutBind(options);
+  const { stream, mechanism, offeredMechanisms: offered, channelBinding: cb } = await loginWithoutBind(options);
   try {
     stream.jid = await bind(stream, options.resource ?? `xepcheck-${Math.random().toString(36).slice(2, 8)}`);
     await establishLegacySession(stream);
@@ -86,6 +164,7 @@ export async function login(options: LoginOptions): Promise<Session> {
       jid: stream.jid,
       mechanism,
       offeredMechanisms: offered,
+      ...(cb ? { channelBinding: cb } : {}),
       openAuthenticated: async () => (await loginWithoutBind(options)).stream,
     };
   } catch (err) {
@@ -113,17 +192,26 @@ export async function loginWithoutBind(options: LoginOptions): Promise<Omit<Sess
         `no usable SASL mechanism: the server offers ${offered.join(", ") || "none"}`,
       );
     }
-    await authenticate(stream, mechanism, credentials);
+    const cb = await authenticate(stream, mechanism, credentials, options.channelBinding);
     await stream.restart("after-auth");
-    return { stream, mechanism, offeredMechanisms: offered };
+    return { stream, mechanism, offeredMechanisms: offered, ...(cb ? { channelBinding: cb } : {}) };
   } catch (err) {
     stream.destroy();
     throw err;
   }
 }
 
-/** RFC 6120 §6: one SASL exchange with the chosen mechanism. */
-export async function authenticate(stream: XmppStream, mechanism: string, credentials: Credentials): Promise<void> {
+/**
+ * RFC 6120 §6: one SASL exchange with the chosen mechanism. A -PLUS
+ * mechanism binds to the TLS channel (`channelBindingType`, default
+ * chooseChannelBinding); the channel-binding type used is returned.
+ */
+export async function authenticate(
+  stream: XmppStream,
+  mechanism: string,
+  credentials: Credentials,
+  channelBindingType?: ChannelBindingType,
+): Promise<ChannelBindingType | undefined> {
   const isSasl = (el: Element) => el.getNS() === NS_SASL;
   const b64 = (s: string) => Buffer.from(s, "utf8").toString("base64");
   const unb64 = (el: Element) => Buffer.from(el.text(), "base64").toString("utf8");
@@ -138,18 +226,18 @@ export async function authenticate(stream: XmppStream, mechanism: string, creden
     );
   };
 
-  const hash = SCRAM_MECHANISMS[mechanism];
-  if (!hash) {
+  const scram = scramClientFor(stream, mechanism, credentials, channelBindingType);
+  if (!scram) {
+    if (mechanism !== "PLAIN") throw new SessionError("auth", "sasl", `xepcheck cannot authenticate with ${mechanism}`);
     const answer = await stream.request(
       xml("auth", { xmlns: NS_SASL, mechanism }, b64(`\0${credentials.username}\0${credentials.password}`)),
       isSasl,
       "sasl",
     );
     if (!answer.is("success")) failed(answer);
-    return;
+    return undefined;
   }
 
-  const scram = new ScramClient(hash, credentials.username, credentials.password);
   const challenge = await stream.request(xml("auth", { xmlns: NS_SASL, mechanism }, b64(scram.clientFirst())), isSasl, "sasl");
   if (!challenge.is("challenge")) failed(challenge);
   try {
@@ -160,10 +248,11 @@ export async function authenticate(stream: XmppStream, mechanism: string, creden
       scram.verifyServerFinal(unb64(answer));
       answer = await stream.request(xml("response", { xmlns: NS_SASL }), isSasl, "sasl");
       if (!answer.is("success")) failed(answer);
-      return;
+      return scram.channelBinding?.type;
     }
     if (!answer.is("success")) failed(answer);
     scram.verifyServerFinal(unb64(answer));
+    return scram.channelBinding?.type;
   } catch (err) {
     if (err instanceof ScramError) throw new SessionError("auth", "sasl", `${mechanism}: ${err.message}`);
     throw err;
