@@ -98,6 +98,7 @@ interface RunFlags {
   transport: "tcp" | "websocket" | "bosh";
   url?: string;
   alpn?: string[];
+  directTlsPort?: number;
   suite: string[];
   only: string[];
   skip: string[];
@@ -137,6 +138,9 @@ export function runOptionsFrom(jid: string, flags: RunFlags, env: NodeJS.Process
     peer = { jid: flags.peer, password: peerPassword };
   }
   if (flags.port && !flags.host) throw new UsageError("--port needs --host (without --host, DNS SRV decides the port)");
+  if (flags.directTlsPort && !flags.host) {
+    throw new UsageError("--direct-tls-port needs --host (without --host, the _xmpps-client SRV records give the direct TLS port)");
+  }
   if (flags.ca && flags.insecure) throw new UsageError("--ca and --insecure contradict each other: choose one");
   let ca: RunOptions["ca"];
   if (flags.ca) {
@@ -169,6 +173,7 @@ export function runOptionsFrom(jid: string, flags: RunFlags, env: NodeJS.Process
     transport: flags.transport,
     ...(flags.url ? { url: flags.url } : {}),
     ...(flags.alpn ? { alpn: flags.alpn } : {}),
+    ...(flags.directTlsPort ? { directTlsPort: flags.directTlsPort } : {}),
     suites: flags.suite,
     only: flags.only,
     skip: flags.skip,
@@ -225,6 +230,7 @@ export function buildProgram(): Command {
     .addOption(new Option("--transport <kind>", "transport of the main session (the others are probed too)").choices(["tcp", "websocket", "bosh"]).default("tcp"))
     .option("--url <url>", "WebSocket (wss://…) or BOSH (https://…) endpoint for --transport (default: from host-meta, XEP-0156)", httpUrl)
     .option("--alpn <list>", "ALPN protocols to offer on direct TLS (default xmpp-client)", list)
+    .option("--direct-tls-port <port>", "direct TLS (XEP-0368) port on --host for the direct TLS check (default: from _xmpps-client SRV records)", port)
     .option("--peer <jid>", "a second account on the same server for two-user scenarios (password in $XEPCHECK_PEER_PASSWORD)")
     .option("--scenario-timeout <seconds>", "deadline for one live scenario", positiveSeconds, 60)
     .option("--concurrency <n>", "live scenarios run at once against the server", positiveInt, 4)

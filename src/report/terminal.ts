@@ -50,7 +50,11 @@ export function renderTerminal(report: Report, options: { color: boolean }): str
   const t = report.target;
   const software = t.software?.name ? ` (${t.software.name} ${t.software.version ?? ""})`.replace(" )", ")") : "";
   const p = report.probe;
-  const how = p ? ` — ${report.settings.tls === "direct" ? "direct TLS" : "STARTTLS"}, ${p.tls?.protocol ?? "?"}, ${p.sasl.used}` : "";
+  const transport =
+    report.settings.transport === "tcp"
+      ? report.settings.tls === "direct" ? "direct TLS" : "STARTTLS"
+      : `${report.settings.transport === "websocket" ? "WebSocket" : "BOSH"}${report.settings.url ? ` ${report.settings.url}` : ""}`;
+  const how = p ? ` — ${transport}, ${p.tls?.protocol ?? "?"}, ${p.sasl.used}` : "";
   lines.push(c.bold(`xepcheck ${report.tool.version} · ${t.domain}${software}`));
   lines.push(c.dim(`as ${t.account}${t.endpoint ? ` via ${t.endpoint.host}:${t.endpoint.port}` : ""}${how}`));
   if (report.settings.insecure) lines.push(c.yellow.bold("TLS certificate NOT verified (--insecure)"));
@@ -98,6 +102,18 @@ export function renderTerminal(report: Report, options: { color: boolean }): str
     if (failing.size) lines.push(c.red(`  not met: ${[...failing].join(", ")}`));
     const undetermined = new Set(suite.results.flatMap((r) => r.undetermined));
     if (undetermined.size) lines.push(c.yellow(`  not determined: ${[...undetermined].join(", ")}`));
+  }
+
+  if (report.loginCosts?.length) {
+    lines.push("", c.bold("Login cost"));
+    const width = Math.max(...report.loginCosts.map((l) => l.flavour.length));
+    lines.push(c.dim(`  ${"flavour".padEnd(width)}  round trips  bytes out/in      time`));
+    for (const l of report.loginCosts) {
+      const cells = l.ok
+        ? `${String(l.roundTrips).padStart(11)}  ${`${l.bytesOut}/${l.bytesIn}`.padEnd(14)} ${l.ms.toFixed(1).padStart(7)} ms`
+        : c.red(`failed: ${l.note ?? "?"}`);
+      lines.push(`  ${l.flavour.padEnd(width)}  ${cells}`);
+    }
   }
 
   const tr = report.traffic;

@@ -4,6 +4,7 @@
  * change both together and bump REPORT_VERSION on incompatible changes.
  */
 import type { Evidence, Level, SpecRef, Verdict } from "../checks/types.js";
+import type { LoginCost } from "../probe/login-cost.js";
 import type { ProbeResult } from "../probe/probe.js";
 import type { SuiteScore } from "../scoring/score.js";
 import type { TrafficTotals } from "../session/traffic.js";
@@ -57,6 +58,9 @@ export interface Report {
     scenarioTimeoutMs: number;
     concurrency: number;
     scenarios: boolean;
+    /** Transport of the main session; scenarios use TCP. */
+    transport: "tcp" | "websocket" | "bosh";
+    url?: string;
     suites: string[];
     only: string[];
     skip: string[];
@@ -78,6 +82,8 @@ export interface Report {
   specs: Record<string, SpecSummary>;
   suites: SuiteScore[];
   traffic: TrafficTotals;
+  /** What each way of logging in costs on this server (round trips, bytes, time); absent with --no-scenarios. */
+  loginCosts?: LoginCost[];
   /** Problems of the run itself (could not connect, log in, clean up). */
   errors: RunError[];
 }

@@ -6,10 +6,11 @@
 import pLimit from "p-limit";
 import { ALL_CHECKS } from "../checks/index.js";
 import type { Check, CheckContext, CheckOutcome } from "../checks/types.js";
+import { measureLoginCosts, type LoginCost } from "../probe/login-cost.js";
 import { probe as runProbe, type ProbeResult } from "../probe/probe.js";
 import { summarizeSpecs } from "../report/summary.js";
 import { REPORT_VERSION, type CheckResult, type Report, type RunError } from "../report/types.js";
-import { runScenario, type ScenarioEnvironment } from "../scenario/scenario.js";
+import { runScenario, type ScenarioEnvironment, type Target } from "../scenario/scenario.js";
 import { matchesAny } from "../scoring/glob.js";
 import { scoreSuite } from "../scoring/score.js";
 import { loadSuite } from "../scoring/suite.js";
@@ -54,6 +55,8 @@ export interface RunOptions {
   url?: string;
   /** ALPN protocols offered on direct TLS (default xmpp-client). */
   alpn?: string[];
+  /** Port for the direct TLS (XEP-0368) login on --host (default: from _xmpps-client SRV records). */
+  directTlsPort?: number;
 }
 
 export interface RunHooks {
@@ -190,6 +193,7 @@ export async function runTarget(opts: RunOptions, hooks: RunHooks = {}): Promise
   let endpoint: Endpoint | undefined;
   let probe: ProbeResult | null = null;
   let results: CheckResult[] = [];
+  let loginCosts: LoginCost[] | undefined;
   const registered: Credentials[] = [];
   const needsPeer = checks.some((c) => c.needs.includes("peer"));
   const account: Credentials = opts.register ? throwAwayCredentials() : { username: local ?? "", password: opts.password ?? "" };
@@ -201,7 +205,9 @@ export async function runTarget(opts: RunOptions, hooks: RunHooks = {}): Promise
       ? { username: splitJid(opts.peer.jid).local ?? "", password: opts.peer.password }
       : undefined;
 
-  const sessionOptions = (e: Endpoint) => ({
+  // --transport chooses the main session's transport; registration, scenarios
+  // and raw protocol checks speak TCP (the web transports have scenarios of their own).
+  const sessionOptions = (e: Endpoint, transport: "tcp" | "websocket" | "bosh" = "tcp") => ({
     domain,
     host: e.host,
     port: e.port,
@@ -210,12 +216,16 @@ export async function runTarget(opts: RunOptions, hooks: RunHooks = {}): Promise
     timeoutMs: opts.timeoutMs,
     meter,
     mechanisms: opts.mechanisms,
+    // Without --url, WebSocket and BOSH take their URL from host-meta.
+    transport,
+    ...(opts.url ? { url: opts.url } : {}),
+    configuredHost: Boolean(opts.host),
   });
-  const connection = (e: Endpoint): Connection => ({
+  const connection = (e: Endpoint, transport: "tcp" | "websocket" | "bosh" = "tcp"): Connection => ({
     endpoint: e,
     connect: (credentials, resource) => {
       meter.add("logins");
-      return login({ ...sessionOptions(e), credentials, resource });
+      return login({ ...sessionOptions(e, transport), credentials, resource });
     },
     openStream: () => XmppStream.open(sessionOptions(e)),
   });
@@ -239,6 +249,8 @@ export async function runTarget(opts: RunOptions, hooks: RunHooks = {}): Promise
         scenarioTimeoutMs: opts.scenarioTimeoutMs,
         concurrency: opts.concurrency,
         scenarios: opts.scenarios,
+        transport: opts.transport ?? "tcp",
+        ...(opts.url ? { url: opts.url } : {}),
         suites: opts.suites,
         only: opts.only,
         skip: opts.skip,
@@ -255,20 +267,21 @@ export async function runTarget(opts: RunOptions, hooks: RunHooks = {}): Promise
       specs: summarizeSpecs(results),
       suites: suites.map((s) => scoreSuite(s, results)),
       traffic: meter.totals(),
+      ...(loginCosts ? { loginCosts } : {}),
       errors,
     };
   };
 
   let conn: Connection | undefined;
   try {
-    const endpoints = await resolveEndpoints(domain, opts.tls, { host: opts.host, port: opts.port });
+    const endpoints = await resolveEndpoints(domain, opts.tls, { host: opts.host, port: opts.port }, { dns: opts.dns, timeoutMs: opts.timeoutMs });
     if (opts.register) {
       for (const creds of [account, ...(peer ? [peer] : [])]) {
         await registerAccount(sessionOptions(endpoints[0]!), creds);
         registered.push(creds);
       }
     }
-    ({ session, endpoint } = await firstReachable(endpoints, (e) => connection(e).connect(account)));
+    ({ session, endpoint } = await firstReachable(endpoints, (e) => connection(e, opts.transport ?? "tcp").connect(account)));
     conn = connection(endpoint);
   } catch (err) {
     if (!(err instanceof SessionError)) throw err;
@@ -282,6 +295,22 @@ export async function runTarget(opts: RunOptions, hooks: RunHooks = {}): Promise
 
   try {
     probe = await runProbe(session, domain);
+    const target: Target = {
+      domain,
+      host: conn.endpoint.host,
+      port: conn.endpoint.port,
+      mode: opts.tls,
+      tls: { ca: opts.ca?.pem, insecure: opts.insecure },
+      timeoutMs: opts.timeoutMs,
+      configuredHost: Boolean(opts.host),
+      ...(opts.dns ? { dns: opts.dns } : {}),
+      alpn: opts.alpn ?? ["xmpp-client"],
+      ...(opts.directTlsPort ? { directTlsPort: opts.directTlsPort } : {}),
+      // Scenario sessions speak TCP whatever the main session used (see sessionOptions).
+      transport: "tcp",
+      ...(opts.url ? { url: opts.url } : {}),
+      meter,
+    };
     const { results: judged, cleanupProblems } = await judge(
       checks,
       { domain, probe, tlsMode: opts.tls },
@@ -292,20 +321,7 @@ export async function runTarget(opts: RunOptions, hooks: RunHooks = {}): Promise
           accounts: { account, ...(peer ? { peer } : {}) },
           connect: conn.connect,
           openStream: conn.openStream,
-          target: {
-            domain,
-            host: conn.endpoint.host,
-            port: conn.endpoint.port,
-            mode: opts.tls,
-            tls: { ca: opts.ca?.pem, insecure: opts.insecure },
-            timeoutMs: opts.timeoutMs,
-            configuredHost: Boolean(opts.host),
-            ...(opts.dns ? { dns: opts.dns } : {}),
-            alpn: opts.alpn ?? ["xmpp-client"],
-            transport: opts.transport ?? "tcp",
-            ...(opts.url ? { url: opts.url } : {}),
-            meter,
-          },
+          target,
           waitMs: opts.timeoutMs,
           scenarioTimeoutMs: opts.scenarioTimeoutMs,
         },
@@ -314,6 +330,14 @@ export async function runTarget(opts: RunOptions, hooks: RunHooks = {}): Promise
     );
     results = judged;
     for (const problem of cleanupProblems) errors.push({ step: "cleanup", kind: "cleanup", message: problem });
+    if (opts.scenarios) {
+      // The other ways in, each logged in once and measured (issue: reconnection cost).
+      try {
+        loginCosts = await measureLoginCosts(target, account);
+      } catch (err) {
+        errors.push({ ...runError(err), step: "login-cost", message: `measuring login costs failed: ${(err as Error).message}` });
+      }
+    }
   } catch (err) {
     errors.push(runError(err));
     const seen = new Set(results.map((r) => r.id));

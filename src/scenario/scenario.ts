@@ -30,6 +30,8 @@ export interface Target {
   dns?: string;
   /** ALPN protocols offered on direct TLS (--alpn). */
   alpn: string[];
+  /** Port for a direct TLS (XEP-0368) login on the configured host (--direct-tls-port), when DNS is not asked. */
+  directTlsPort?: number;
   /** The main session's transport and, for web transports, its URL. */
   transport: "tcp" | "websocket" | "bosh";
   url?: string;
