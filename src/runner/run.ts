@@ -220,6 +220,7 @@ export async function runTarget(opts: RunOptions, hooks: RunHooks = {}): Promise
     transport,
     ...(opts.url ? { url: opts.url } : {}),
     configuredHost: Boolean(opts.host),
+    ...(opts.alpn ? { alpn: opts.alpn } : {}),
   });
   const connection = (e: Endpoint, transport: "tcp" | "websocket" | "bosh" = "tcp"): Connection => ({
     endpoint: e,

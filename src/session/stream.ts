@@ -52,6 +52,8 @@ export interface StreamOptions {
   connectHost?: string;
   /** `host` came from --host: URLs discovered in host-meta are connected to it too (their names still verified). */
   configuredHost?: boolean;
+  /** ALPN protocols offered on direct TLS (default xmpp-client). */
+  alpn?: string[];
 }
 
 export interface FeatureSnapshot {

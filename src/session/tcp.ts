@@ -30,6 +30,8 @@ export interface TcpOptions {
   mode: "starttls" | "direct";
   tls: TlsSettings;
   timeoutMs: number;
+  /** ALPN protocols offered on direct TLS (default xmpp-client). */
+  alpn?: string[];
 }
 
 export class TcpLink implements Link {
@@ -55,7 +57,8 @@ export class TcpLink implements Link {
 
   async connect(): Promise<void> {
     await this.connectTcp();
-    if (this.options.mode === "direct") await this.handshakeTls(["xmpp-client"]);
+    // XEP-0368 §3: ALPN 'xmpp-client' on direct TLS (--alpn may offer others).
+    if (this.options.mode === "direct") await this.handshakeTls(this.options.alpn ?? ["xmpp-client"]);
     else this.attach(this.socket);
   }
 
