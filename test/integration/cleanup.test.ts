@@ -9,6 +9,7 @@ import os from "node:os";
 import path from "node:path";
 import { describe, expect, inject, it } from "vitest";
 import { login } from "../../src/session/login.js";
+import { reportProblems } from "../../src/report/schema.js";
 import type { Report } from "../../src/report/types.js";
 import { runCli } from "../cli.js";
 import type { ServerInfo } from "../servers/harness.js";
@@ -95,6 +96,10 @@ for (const kind of ["prosody", "ejabberd"] as const) {
       expect(report.target.peer).toBe(bob.jid);
       const scenarios = report.checks.filter((c) => c.kind === "scenario");
       expect(scenarios.length).toBeGreaterThan(0);
+      // The full report (scenario transcripts, login costs) keeps to its schema.
+      expect(reportProblems(report)).toEqual([]);
+      expect(report.loginCosts?.length).toBeGreaterThan(0);
+      expect(JSON.stringify(report)).not.toContain(alice.password);
 
       const { after, diff } = await settledDiff(s, before);
       expect.soft(runProblems(report), "run errors of step cleanup/register").toEqual([]);
