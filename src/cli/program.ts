@@ -6,7 +6,9 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { ALL_CHECKS } from "../checks/index.js";
+import { applyGates, diffFiles, gatesActive, GateInputError, prepareGates } from "../gates/cli.js";
 import { renderTerminal } from "../report/terminal.js";
+import { ReportFileError, readReportFile, writeReportOutputs, type OutputFlags } from "./report-outputs.js";
 import type { Report } from "../report/types.js";
 import { LoginFailure, runTarget, selectChecks, splitJid, type RunOptions } from "../runner/run.js";
 import { listSuiteIds, loadSuite, SuiteError } from "../scoring/suite.js";
@@ -29,7 +31,7 @@ class UsageError extends Error {}
 const EXIT_HELP = `
 Exit codes:
   0  the run completed (whatever the verdicts)
-  1  a --require gate was not met
+  1  a --require or --baseline gate was not met; diff: a regression
   2  usage or configuration error
   3  could not connect to or log in to the server
   4  internal error in xepcheck`;
@@ -81,7 +83,7 @@ function useColor(stream: NodeJS.WriteStream): boolean {
 
 const JID_PATTERN = /^(?:[^@/\s"&'<>:]+@)?[A-Za-z0-9.-]+$/;
 
-interface RunFlags {
+interface RunFlags extends OutputFlags {
   passwordFile?: string;
   register?: boolean;
   host?: string;
@@ -104,6 +106,8 @@ interface RunFlags {
   skip: string[];
   json?: string;
   saslMechanisms?: string[];
+  require: string[];
+  baseline?: string;
 }
 
 /** Turns flags into RunOptions, or throws UsageError naming what is wrong. */
@@ -188,6 +192,7 @@ function writeJson(report: Report, target: string): void {
 }
 
 async function run(jid: string, flags: RunFlags): Promise<number> {
+  const gates = prepareGates(flags.require, flags.baseline);
   const options = runOptionsFrom(jid, flags, process.env);
   // With --json -, stdout carries the JSON; people read stderr.
   const human = flags.json === "-" ? process.stderr : process.stdout;
@@ -202,7 +207,14 @@ async function run(jid: string, flags: RunFlags): Promise<number> {
     process.stderr.write(`xepcheck: could not log in to ${report.target.domain} (step ${err.cause.step}): ${err.cause.message}\n`);
   }
   if (flags.json) writeJson(report, flags.json);
+  // JUnit and Markdown also say why a login failed; a badge is not overwritten by one.
+  writeReportOutputs(report, flags, { badge: code === EXIT.ok });
   if (code === EXIT.ok) human.write(renderTerminal(report, { color: useColor(human) }));
+  if (code === EXIT.ok && gatesActive(gates)) {
+    const outcome = applyGates(report, gates);
+    human.write(outcome.text);
+    if (!outcome.met) code = EXIT.gate;
+  }
   return code;
 }
 
@@ -240,6 +252,11 @@ export function buildProgram(): Command {
     .option("--skip <globs>", "skip checks whose id matches (comma-separated, * wildcard)", list, [])
     .option("--sasl-mechanisms <list>", "SASL mechanisms to allow, strongest first (default: SCRAM-SHA-512,SCRAM-SHA-256,SCRAM-SHA-1,PLAIN)", list)
     .option("--json <file>", "write the JSON report to FILE (- for stdout)")
+    .option("--require <gate>", "exit 1 unless suite:category:level is met, e.g. cs2023:im:advanced (repeatable)", list, [])
+    .option("--baseline <file>", "accepted failures (reports/baseline.schema.json, or a previous report): exit 1 on any other fail/error")
+    .option("--junit <file>", "write JUnit XML to FILE (a testsuite per spec, a testcase per check)")
+    .option("--markdown <file>", "write a Markdown summary to FILE (e.g. $GITHUB_STEP_SUMMARY)")
+    .option("--badge <file>", "write SVG badges to FILE: one per suite category if FILE contains {category} (and {suite}), else all in one")
     .addHelpText(
       "after",
       `
@@ -251,7 +268,20 @@ ${EXIT_HELP}`,
     )
     .action(async (jid: string, flags: RunFlags) => {
       if (flags.suite.length === 0) flags.suite = ["cs2023"];
+      for (const suite of flags.require.map((r) => r.split(":")[0]!)) if (suite && !flags.suite.includes(suite)) flags.suite.push(suite);
       process.exitCode = await run(jid, flags);
+    });
+
+  program
+    .command("report")
+    .description("re-render a saved JSON report (terminal summary, or the files asked for)")
+    .argument("<report.json>", "a report written by xepcheck run --json")
+    .option("--junit <file>", "write JUnit XML to FILE")
+    .option("--markdown <file>", "write a Markdown summary to FILE")
+    .option("--badge <file>", "write SVG badges to FILE (see run --badge for {category})")
+    .action((file: string, flags: OutputFlags) => {
+      const report = readReportFile(file);
+      if (writeReportOutputs(report, flags).length === 0) process.stdout.write(renderTerminal(report, { color: useColor(process.stdout) }));
     });
 
   program
@@ -281,6 +311,21 @@ ${EXIT_HELP}`,
       }
     });
 
+  program
+    .command("diff")
+    .description("compare two JSON reports: regressions and improvements per check, spec and suite level; exit 1 on a regression")
+    .argument("<old>", "the earlier report (JSON)")
+    .argument("<new>", "the later report (JSON)")
+    .option("--json <file>", "also write the differences as JSON to FILE (- for stdout)")
+    .action((oldFile: string, newFile: string, flags: { json?: string }) => {
+      const outcome = diffFiles(oldFile, newFile);
+      const text = JSON.stringify(outcome.diff, null, 2) + "\n";
+      if (flags.json === "-") process.stdout.write(text);
+      else if (flags.json) writeFileSync(flags.json, text);
+      (flags.json === "-" ? process.stderr : process.stdout).write(outcome.text);
+      process.exitCode = outcome.regressed ? EXIT.gate : EXIT.ok;
+    });
+
   return program;
 }
 
@@ -297,7 +342,7 @@ export async function main(argv: string[]): Promise<number> {
       if (err.code === "commander.helpDisplayed" || err.code === "commander.version" || err.code === "commander.help") return EXIT.ok;
       return EXIT.usage; // commander already printed what was wrong
     }
-    if (err instanceof UsageError || err instanceof SuiteError) {
+    if (err instanceof UsageError || err instanceof SuiteError || err instanceof GateInputError || err instanceof ReportFileError) {
       process.stderr.write(`xepcheck: ${err.message}\n`);
       return EXIT.usage;
     }

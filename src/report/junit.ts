@@ -1,0 +1,191 @@
+/**
+ * JUnit XML for CI systems (GitHub Actions test reporters, GitLab, Jenkins):
+ * a <testsuite> per spec, a <testcase> per check. fail → <failure>, error →
+ * <error>, skip and na → <skipped>, warn → passed with a "verdict" property.
+ * Follows the structure of the widely used JUnit XSD (Ant/Jenkins): suites
+ * carry name, tests, failures, errors, skipped, time, timestamp, hostname, id
+ * and package; cases carry classname, name and time.
+ * A pure function of the report JSON.
+ */
+import type { Evidence } from "../checks/types.js";
+import type { CheckResult, Report } from "./types.js";
+import { escapeXml as esc, escapeXmlAttr as attr } from "./xml-text.js";
+
+/** Orders specs as people read them: RFCs, then XEPs by number. */
+export function specOrder(a: string, b: string): number {
+  const key = (s: string) => (s.startsWith("RFC") ? 0 : 1) * 100000 + Number(s.replace(/\D/g, ""));
+  return key(a) - key(b) || a.localeCompare(b);
+}
+
+/** Checks grouped by spec doc, in reading order. */
+export function checksBySpec(report: Report): [string, CheckResult[]][] {
+  const byDoc = new Map<string, CheckResult[]>();
+  for (const c of report.checks) byDoc.set(c.spec.doc, [...(byDoc.get(c.spec.doc) ?? []), c]);
+  return [...byDoc.entries()].sort(([a], [b]) => specOrder(a, b));
+}
+
+const seconds = (ms: number) => (Math.max(0, ms) / 1000).toFixed(3);
+
+/** The XSD's timestamp: ISO 8601 date-time without fraction or zone (UTC here). */
+function timestamp(iso: string): string {
+  const d = new Date(iso);
+  return Number.isNaN(d.getTime()) ? "1970-01-01T00:00:00" : d.toISOString().slice(0, 19);
+}
+
+function attrs(values: Record<string, string | number>): string {
+  return Object.entries(values)
+    .map(([k, v]) => ` ${k}="${attr(String(v))}"`)
+    .join("");
+}
+
+function properties(indent: string, props: [string, string][]): string[] {
+  if (props.length === 0) return [];
+  return [
+    `${indent}<properties>`,
+    ...props.map(([name, value]) => `${indent}  <property${attrs({ name, value })}/>`),
+    `${indent}</properties>`,
+  ];
+}
+
+const MAX_TRANSCRIPT = 200;
+
+/** What a reader of a failing test needs: the requirement, expected, actual, where it is specified. */
+function failureBody(check: CheckResult): string {
+  const lines = [
+    check.summary,
+    "",
+    `${check.spec.doc} §${check.spec.section} (${check.level}): "${check.requirement}"`,
+    check.spec.url,
+  ];
+  for (const e of check.evidence) lines.push(...evidenceLines(e));
+  return lines.join("\n");
+}
+
+function evidenceLines(e: Evidence): string[] {
+  switch (e.type) {
+    case "expectedActual":
+      return ["", `expected: ${e.expected}`, `actual:   ${e.actual}`];
+    case "advertisement":
+      return ["", `looked for ${e.looked}: ${e.foundAt.length ? `found at ${e.foundAt.join(", ")}` : `not found in ${e.searched.join(", ")}`}`];
+    case "note":
+      return ["", `note: ${e.text}`];
+    default:
+      return [];
+  }
+}
+
+/** The transcript(s) of a check as system-out, so CI shows the exchange next to the failure. */
+function transcriptText(check: CheckResult): string {
+  const out: string[] = [];
+  for (const e of check.evidence) {
+    if (e.type !== "transcript") continue;
+    if (e.title) out.push(`-- ${e.title}`);
+    for (const entry of e.entries.slice(0, MAX_TRANSCRIPT)) {
+      const who = entry.actor ? `${entry.actor} ` : "";
+      out.push(`${who}${entry.dir === "out" ? "->" : entry.dir === "in" ? "<-" : "--"} ${entry.xml}`);
+    }
+    if (e.entries.length > MAX_TRANSCRIPT) out.push(`… ${e.entries.length - MAX_TRANSCRIPT} more entries in the JSON report`);
+  }
+  return out.join("\n");
+}
+
+interface Counts {
+  tests: number;
+  failures: number;
+  errors: number;
+  skipped: number;
+  ms: number;
+}
+
+function count(checks: CheckResult[]): Counts {
+  return {
+    tests: checks.length,
+    failures: checks.filter((c) => c.verdict === "fail").length,
+    errors: checks.filter((c) => c.verdict === "error").length,
+    skipped: checks.filter((c) => c.verdict === "skip" || c.verdict === "na").length,
+    ms: checks.reduce((sum, c) => sum + c.durationMs, 0),
+  };
+}
+
+function testcase(check: CheckResult): string[] {
+  const head = `    <testcase${attrs({ classname: check.spec.doc, name: `${check.id}: ${check.title}`, time: seconds(check.durationMs) })}>`;
+  const props: [string, string][] = [
+    ["verdict", check.verdict],
+    ["spec", `${check.spec.doc} §${check.spec.section}`],
+    ["level", check.level],
+    ["kind", check.kind],
+  ];
+  const lines = [head, ...properties("      ", props)];
+  if (check.verdict === "fail") {
+    lines.push(`      <failure${attrs({ message: check.summary, type: check.level })}>${esc(failureBody(check))}</failure>`);
+  } else if (check.verdict === "error") {
+    lines.push(`      <error${attrs({ message: check.summary, type: "error" })}>${esc(failureBody(check))}</error>`);
+  } else if (check.verdict === "skip" || check.verdict === "na") {
+    const why = check.verdict === "na" && !/^not offered/i.test(check.summary) ? `not offered: ${check.summary}` : check.summary;
+    lines.push(`      <skipped${attrs({ message: why })}/>`);
+  }
+  if (check.verdict === "fail" || check.verdict === "error") {
+    const transcript = transcriptText(check);
+    if (transcript) lines.push(`      <system-out>${esc(transcript)}</system-out>`);
+  }
+  lines.push("    </testcase>");
+  return lines;
+}
+
+export function renderJunit(report: Report): string {
+  const t = report.target;
+  const ts = timestamp(report.startedAt);
+  const suites: string[] = [];
+  const total: Counts = { tests: 0, failures: 0, errors: 0, skipped: 0, ms: 0 };
+  const add = (c: Counts) => {
+    total.tests += c.tests;
+    total.failures += c.failures;
+    total.errors += c.errors;
+    total.skipped += c.skipped;
+    total.ms += c.ms;
+  };
+  let id = 0;
+  for (const [doc, checks] of checksBySpec(report)) {
+    const c = count(checks);
+    add(c);
+    const summary = report.specs[doc];
+    const props: [string, string][] = [["spec", doc]];
+    const version = checks[0]!.spec.version;
+    if (version) props.push(["spec.version", version]);
+    if (summary) {
+      props.push(["verdict", summary.verdict]);
+      props.push(["advertised", String(summary.advertised)]);
+      props.push(["works", String(summary.works)]);
+    }
+    const levels = [...new Set(checks.map((x) => x.level))];
+    props.push(["level", levels.join(",")]);
+    suites.push(
+      `  <testsuite${attrs({ name: doc, tests: c.tests, failures: c.failures, errors: c.errors, skipped: c.skipped, time: seconds(c.ms), timestamp: ts, hostname: t.domain, id: id++, package: "xepcheck" })}>`,
+      ...properties("    ", props),
+      ...checks.flatMap(testcase),
+      "  </testsuite>",
+    );
+  }
+  // Problems of the run itself (could not log in, could not clean up) fail the job too.
+  if (report.errors.length) {
+    const c: Counts = { tests: report.errors.length, failures: 0, errors: report.errors.length, skipped: 0, ms: 0 };
+    add(c);
+    suites.push(
+      `  <testsuite${attrs({ name: "xepcheck run", tests: c.tests, failures: 0, errors: c.errors, skipped: 0, time: seconds(0), timestamp: ts, hostname: t.domain, id: id++, package: "xepcheck" })}>`,
+      ...report.errors.flatMap((e) => [
+        `    <testcase${attrs({ classname: "xepcheck run", name: `run: ${e.step}`, time: seconds(0) })}>`,
+        `      <error${attrs({ message: e.message, type: e.kind })}>${esc(`${e.step}: ${e.message}${e.condition ? ` (${e.condition})` : ""}`)}</error>`,
+        "    </testcase>",
+      ]),
+      "  </testsuite>",
+    );
+  }
+  const software = t.software?.name ? ` (${[t.software.name, t.software.version].filter(Boolean).join(" ")})` : "";
+  return [
+    `<?xml version="1.0" encoding="UTF-8"?>`,
+    `<testsuites${attrs({ name: `xepcheck ${t.domain}${software}`, tests: total.tests, failures: total.failures, errors: total.errors, skipped: total.skipped, time: seconds(report.durationMs), timestamp: ts })}>`,
+    ...suites,
+    "</testsuites>",
+    "",
+  ].join("\n");
+}

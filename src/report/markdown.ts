@@ -1,0 +1,140 @@
+/**
+ * A Markdown summary for a CI job summary (GitHub's $GITHUB_STEP_SUMMARY,
+ * GitLab, Gitea): the server, the suite's category × level table, the
+ * failing checks with requirement, expected and actual, and the counts.
+ * A pure function of the report JSON.
+ */
+import { VERDICTS, type Verdict } from "../checks/types.js";
+import type { ComplianceStatus } from "../scoring/score.js";
+import { suiteLabels } from "./badge.js";
+import { checksBySpec } from "./junit.js";
+import type { CheckResult, Report } from "./types.js";
+
+/** Escapes text so Markdown and the HTML renderers of CI systems show it literally (also inside table cells). */
+export function mdText(text: string): string {
+  return text
+    .replace(/\r?\n/g, " ")
+    .replace(/&/g, "&amp;")
+    .replace(/</g, "&lt;")
+    .replace(/>/g, "&gt;")
+    .replace(/([\\`*_{}[\]()#+!|~])/g, "\\$1");
+}
+
+/** An inline code span that survives backticks in the text. */
+export function mdCode(text: string): string {
+  const oneLine = text.replace(/\r?\n/g, " ");
+  const longest = Math.max(0, ...(oneLine.match(/`+/g) ?? []).map((m) => m.length));
+  const fence = "`".repeat(longest + 1);
+  const pad = oneLine.startsWith("`") || oneLine.endsWith("`") || oneLine === "" ? " " : "";
+  return `${fence}${pad}${oneLine}${pad}${fence}`;
+}
+
+const STATUS: Record<ComplianceStatus, string> = {
+  compliant: "✅ compliant",
+  "not-compliant": "❌ not compliant",
+  undetermined: "❔ undetermined",
+};
+
+const VERDICT: Record<Verdict, string> = {
+  pass: "✅ pass",
+  warn: "⚠️ warn",
+  fail: "❌ fail",
+  na: "➖ n/a",
+  skip: "⏭️ skip",
+  error: "💥 error",
+};
+
+const yesNo = (v: boolean | null) => (v === null ? "–" : v ? "yes" : "no");
+
+function counts(checks: CheckResult[]): Record<Verdict, number> {
+  const out = Object.fromEntries(VERDICTS.map((v) => [v, 0])) as Record<Verdict, number>;
+  for (const c of checks) out[c.verdict]++;
+  return out;
+}
+
+function failureLines(check: CheckResult): string[] {
+  const lines = [
+    `#### ${VERDICT[check.verdict]} \`${check.id}\` — ${mdText(check.title)}`,
+    "",
+    // The summary repeats expected and actual, which follow as code: show it only without them.
+    ...(check.evidence.some((e) => e.type === "expectedActual") ? [] : [mdText(check.summary), ""]),
+    `> ${mdText(`"${check.requirement}"`)} — [${mdText(`${check.spec.doc} §${check.spec.section}`)}](${check.spec.url}) (${check.level})`,
+    "",
+  ];
+  for (const e of check.evidence) {
+    if (e.type === "expectedActual") lines.push(`- expected: ${mdCode(e.expected)}`, `- actual: ${mdCode(e.actual)}`);
+  }
+  if (check.evidence.some((e) => e.type === "expectedActual")) lines.push("");
+  return lines;
+}
+
+export function renderMarkdown(report: Report): string {
+  const t = report.target;
+  const software = t.software?.name ? `${t.software.name}${t.software.version ? ` ${t.software.version}` : ""}` : "unknown software";
+  const n = counts(report.checks);
+  const lines: string[] = [
+    `## xepcheck: ${mdText(t.domain)} (${mdText(software)})`,
+    "",
+    `Tested as ${mdText(t.account)}${t.endpoint ? ` via ${mdText(`${t.endpoint.host}:${t.endpoint.port}`)}` : ""} on ${mdText(report.startedAt)} with xepcheck ${mdText(report.tool.version)}` +
+      `${report.settings.insecure ? " — **TLS certificate NOT verified (--insecure)**" : ""}.`,
+    "",
+    `**${report.checks.length} checks:** ${VERDICTS.map((v) => `${n[v]} ${v}`).join(" · ")} — ${(report.durationMs / 1000).toFixed(1)} s, ${report.traffic.roundTrips} round trips`,
+    "",
+  ];
+
+  for (const suite of report.suites) {
+    const labels = suiteLabels(suite);
+    const levels = [...new Set(suite.results.map((r) => r.level))];
+    const categories = [...new Set(suite.results.map((r) => r.category))];
+    lines.push(`### ${mdText(suite.title)}`, "");
+    lines.push(`| Category | ${levels.map((l) => mdText(labels.level(l))).join(" | ")} |`);
+    lines.push(`| --- | ${levels.map(() => "---").join(" | ")} |`);
+    for (const category of categories) {
+      const cells = levels.map((level) => {
+        const r = suite.results.find((x) => x.category === category && x.level === level);
+        return r ? STATUS[r.status] : "–";
+      });
+      lines.push(`| ${mdText(labels.category(category))} | ${cells.join(" | ")} |`);
+    }
+    lines.push("");
+    const failing = [...new Set(suite.results.flatMap((r) => r.failing))];
+    const undetermined = [...new Set(suite.results.flatMap((r) => r.undetermined))];
+    if (failing.length) lines.push(`**Not met:** ${failing.map((f) => `\`${f}\``).join(", ")}`, "");
+    if (undetermined.length) lines.push(`**Not determined:** ${undetermined.map((f) => `\`${f}\``).join(", ")}`, "");
+  }
+
+  if (report.errors.length) {
+    lines.push("### Problems of the run", "");
+    for (const e of report.errors) lines.push(`- **${mdText(e.step)}** (${mdText(e.kind)}): ${mdText(e.message)}`);
+    lines.push("");
+  }
+
+  const bad = report.checks.filter((c) => c.verdict === "fail" || c.verdict === "error");
+  if (bad.length) {
+    lines.push(`### Failing checks (${n.fail} failed, ${n.error} ${n.error === 1 ? "error" : "errors"})`, "");
+    const ordered = checksBySpec(report).flatMap(([, checks]) => checks);
+    // Many errors with one cause (e.g. none ran after a failed login) are listed once.
+    const errorGroups = new Map<string, CheckResult[]>();
+    for (const c of ordered.filter((x) => x.verdict === "error")) errorGroups.set(c.summary, [...(errorGroups.get(c.summary) ?? []), c]);
+    const grouped = new Set([...errorGroups.values()].filter((g) => g.length >= 3).flat());
+    for (const c of ordered) if ((c.verdict === "fail" || c.verdict === "error") && !grouped.has(c)) lines.push(...failureLines(c));
+    for (const [summary, group] of errorGroups) {
+      if (group.length < 3) continue;
+      lines.push(`#### ${VERDICT.error}: ${group.length} checks — ${mdText(summary)}`, "");
+      lines.push(`<details><summary>Checks</summary>`, "", group.map((c) => `\`${c.id}\``).join(", "), "", "</details>", "");
+    }
+  } else {
+    lines.push("### No failing checks", "");
+  }
+
+  lines.push("<details><summary>Every spec</summary>", "");
+  lines.push("| Spec | Verdict | Advertised | Works | Checks |", "| --- | --- | --- | --- | --- |");
+  for (const [doc, checks] of checksBySpec(report)) {
+    const s = report.specs[doc];
+    const verdict = s?.verdict ?? "skip";
+    const per = checks.map((c) => `${VERDICT[c.verdict].split(" ")[0]} \`${c.id}\``).join("<br>");
+    lines.push(`| ${mdText(doc)} | ${VERDICT[verdict]} | ${yesNo(s?.advertised ?? null)} | ${yesNo(s?.works ?? null)} | ${per} |`);
+  }
+  lines.push("", "</details>", "");
+  return lines.join("\n");
+}
