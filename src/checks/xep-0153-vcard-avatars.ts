@@ -4,7 +4,7 @@
  * https://xmpp.org/extensions/xep-0153.html
  */
 import { xml } from "@xmpp/xml";
-import { guardProfile, setVcard, sha1Hex, tinyPng, vcardPhoto } from "../scenario/pubsub.js";
+import { guardProfile, setVcard, sha1Hex, tinyPng, vcardPhoto, vcardWithPhoto } from "../scenario/pubsub.js";
 import { advertisedOutcome, findDiscoFeature } from "./advertisement.js";
 import { defineCheck, defineScenario } from "./types.js";
 import { NS_VCARD, vcardAdvertised } from "./xep-0054-vcard-temp.js";
@@ -37,15 +37,7 @@ export default [
       const png = tinyPng(s.token());
       const hash = sha1Hex(png);
       // §3.1: the user's client publishes the image in its vCard.
-      await setVcard(
-        alice,
-        xml(
-          "vCard",
-          { xmlns: NS_VCARD },
-          xml("FN", {}, "xepcheck avatar"),
-          xml("PHOTO", {}, xml("TYPE", {}, "image/png"), xml("BINVAL", {}, png.toString("base64"))),
-        ),
-      );
+      await setVcard(alice, vcardWithPhoto(png, xml("FN", {}, "xepcheck avatar")));
       // §3.2: a contact retrieves the vCard from the user's bare JID.
       const bob = await s.login("peer", "B");
       const result = await bob.iq(xml("iq", { type: "get", to: alice.bare }, xml("vCard", { xmlns: NS_VCARD })));

@@ -15,10 +15,10 @@ import {
   tinyPng,
   until,
   vcardPhoto,
+  vcardWithPhoto,
 } from "../scenario/pubsub.js";
 import { discoAdvertised, findDiscoFeature } from "./advertisement.js";
 import { defineCheck, defineScenario, type CheckContext } from "./types.js";
-import { NS_VCARD } from "./xep-0054-vcard-temp.js";
 
 export const NS_CONVERSION = "urn:xmpp:pep-vcard-conversion:0";
 
@@ -91,14 +91,7 @@ export default [
       await guardProfile(s, alice);
       const png = tinyPng(s.token());
       const hash = sha1Hex(png);
-      await setVcard(
-        alice,
-        xml(
-          "vCard",
-          { xmlns: NS_VCARD },
-          xml("PHOTO", {}, xml("TYPE", {}, "image/png"), xml("BINVAL", {}, png.toString("base64"))),
-        ),
-      );
+      await setVcard(alice, vcardWithPhoto(png));
       let data: Element[] = [];
       await until(
         s,

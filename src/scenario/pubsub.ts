@@ -309,6 +309,16 @@ export async function setVcard(actor: Actor, vcard: Element): Promise<void> {
   await serialized(() => actor.iq(xml("iq", { type: "set" }, vcard)));
 }
 
+/** A vCard whose <PHOTO/> holds a PNG (XEP-0153 §3.1), with the given other fields. */
+export function vcardWithPhoto(png: Buffer, ...fields: Element[]): Element {
+  return xml(
+    "vCard",
+    { xmlns: NS_VCARD },
+    ...fields,
+    xml("PHOTO", {}, xml("TYPE", {}, "image/png"), xml("BINVAL", {}, png.toString("base64"))),
+  );
+}
+
 /** Nodes a server may create or change when it converts between vCard and PEP (XEP-0398, vCard4 storage). */
 const PROFILE_NODES = [NS_AVATAR_DATA, NS_AVATAR_METADATA, NS_VCARD4];
 
