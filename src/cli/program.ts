@@ -3,30 +3,21 @@
  * bad input into exit code 2 with a message that names it, and maps run
  * outcomes to the documented exit codes.
  */
-import { readFileSync, writeFileSync } from "node:fs";
-import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
+import { writeFileSync } from "node:fs";
+import { Command, CommanderError, Option } from "commander";
 import { ALL_CHECKS } from "../checks/index.js";
-import { applyGates, diffFiles, gatesActive, GateInputError, prepareGates } from "../gates/cli.js";
+import { applyGates, diffFiles, gatesActive, GateInputError, gateSummary, prepareGates } from "../gates/cli.js";
+import { mergeReports } from "../report/merge.js";
 import { renderTerminal } from "../report/terminal.js";
-import { ReportFileError, readReportFile, writeReportOutputs, type OutputFlags } from "./report-outputs.js";
-import type { Report } from "../report/types.js";
-import { LoginFailure, runTarget, selectChecks, splitJid, type RunOptions } from "../runner/run.js";
+import { ReportFileError, readReportFile, writeJsonReport, writeReportOutputs, type OutputFlags } from "./report-outputs.js";
 import { listSuiteIds, loadSuite, SuiteError } from "../scoring/suite.js";
+import { dnsServer, httpUrl, list, port, positiveInt, positiveSeconds, UsageError } from "./options.js";
+import { EXIT, runCommand, type RunCommandFlags } from "./run-command.js";
+import { registerDoapCommands } from "./doap-command.js";
+
+export { EXIT } from "./run-command.js";
+export { runOptionsFrom } from "./options.js";
 import { TOOL_VERSION } from "../version.js";
-
-export const EXIT = {
-  ok: 0,
-  /** A --require gate was not met. */
-  gate: 1,
-  /** Bad arguments or configuration. */
-  usage: 2,
-  /** Could not connect to or log in to the server. */
-  login: 3,
-  /** A bug in xepcheck. */
-  internal: 4,
-} as const;
-
-class UsageError extends Error {}
 
 const EXIT_HELP = `
 Exit codes:
@@ -36,186 +27,10 @@ Exit codes:
   3  could not connect to or log in to the server
   4  internal error in xepcheck`;
 
-function list(value: string, previous: string[] = []): string[] {
-  return [...previous, ...value.split(",").map((s) => s.trim()).filter(Boolean)];
-}
-
-function positiveSeconds(value: string): number {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0 || n > 3600) throw new InvalidArgumentError("must be a number of seconds between 0 and 3600");
-  return n;
-}
-
-function dnsServer(value: string): string {
-  const m = /^(\[[0-9a-fA-F:]+\]|[^:\s]+)(?::(\d{1,5}))?$/.exec(value);
-  if (!m || (m[2] && (Number(m[2]) < 1 || Number(m[2]) > 65535))) throw new InvalidArgumentError("must be host or host:port, e.g. 127.0.0.1:5353");
-  return value;
-}
-
-function httpUrl(value: string): string {
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    throw new InvalidArgumentError("must be a URL");
-  }
-  if (!["ws:", "wss:", "http:", "https:"].includes(url.protocol)) throw new InvalidArgumentError("must be a ws(s):// or http(s):// URL");
-  return value;
-}
-
-function positiveInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1 || n > 64) throw new InvalidArgumentError("must be a whole number from 1 to 64");
-  return n;
-}
-
-function port(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1 || n > 65535) throw new InvalidArgumentError("must be a port number from 1 to 65535");
-  return n;
-}
-
 function useColor(stream: NodeJS.WriteStream): boolean {
   if (process.env.NO_COLOR !== undefined && process.env.NO_COLOR !== "") return false;
   if (process.env.FORCE_COLOR && process.env.FORCE_COLOR !== "0") return true;
   return Boolean(stream.isTTY);
-}
-
-const JID_PATTERN = /^(?:[^@/\s"&'<>:]+@)?[A-Za-z0-9.-]+$/;
-
-interface RunFlags extends OutputFlags {
-  passwordFile?: string;
-  register?: boolean;
-  host?: string;
-  port?: number;
-  tls: "starttls" | "direct";
-  ca?: string;
-  insecure?: boolean;
-  timeout: number;
-  scenarioTimeout: number;
-  concurrency: number;
-  scenarios: boolean;
-  peer?: string;
-  dns?: string;
-  transport: "tcp" | "websocket" | "bosh";
-  url?: string;
-  alpn?: string[];
-  directTlsPort?: number;
-  suite: string[];
-  only: string[];
-  skip: string[];
-  json?: string;
-  saslMechanisms?: string[];
-  require: string[];
-  baseline?: string;
-}
-
-/** Turns flags into RunOptions, or throws UsageError naming what is wrong. */
-export function runOptionsFrom(jid: string, flags: RunFlags, env: NodeJS.ProcessEnv): RunOptions {
-  if (!JID_PATTERN.test(jid)) throw new UsageError(`"${jid}" is not a JID: expected user@domain (or a domain with --register)`);
-  const { local } = splitJid(jid);
-  if (!local && !flags.register) throw new UsageError(`"${jid}" has no local part: give user@domain, or add --register to use a throw-away account`);
-  if (local && flags.register) throw new UsageError(`--register creates its own account: give the domain alone, not "${jid}"`);
-  let password: string | undefined;
-  if (!flags.register) {
-    if (flags.passwordFile) {
-      try {
-        password = readFileSync(flags.passwordFile, "utf8").split(/\r?\n/)[0];
-      } catch (err) {
-        throw new UsageError(`cannot read --password-file ${flags.passwordFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-      }
-      if (!password) throw new UsageError(`--password-file ${flags.passwordFile} is empty`);
-    } else {
-      password = env.XEPCHECK_PASSWORD;
-      if (!password) {
-        throw new UsageError(`no password for ${jid}: set XEPCHECK_PASSWORD or use --password-file FILE (or --register for a throw-away account)`);
-      }
-    }
-  }
-  let peer: RunOptions["peer"];
-  if (flags.peer) {
-    if (flags.register) throw new UsageError("--register creates its own second account: leave out --peer");
-    if (!JID_PATTERN.test(flags.peer) || !splitJid(flags.peer).local) throw new UsageError(`--peer "${flags.peer}" is not a user@domain JID`);
-    if (splitJid(flags.peer).domain !== splitJid(jid).domain) throw new UsageError(`--peer ${flags.peer} must be on the same domain as ${jid}`);
-    const peerPassword = env.XEPCHECK_PEER_PASSWORD;
-    if (!peerPassword) throw new UsageError(`no password for --peer ${flags.peer}: set XEPCHECK_PEER_PASSWORD`);
-    peer = { jid: flags.peer, password: peerPassword };
-  }
-  if (flags.port && !flags.host) throw new UsageError("--port needs --host (without --host, DNS SRV decides the port)");
-  if (flags.directTlsPort && !flags.host) {
-    throw new UsageError("--direct-tls-port needs --host (without --host, the _xmpps-client SRV records give the direct TLS port)");
-  }
-  if (flags.ca && flags.insecure) throw new UsageError("--ca and --insecure contradict each other: choose one");
-  let ca: RunOptions["ca"];
-  if (flags.ca) {
-    try {
-      ca = { path: flags.ca, pem: readFileSync(flags.ca, "utf8") };
-    } catch (err) {
-      throw new UsageError(`cannot read --ca ${flags.ca}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-    }
-    if (!ca.pem.includes("-----BEGIN CERTIFICATE-----")) throw new UsageError(`--ca ${flags.ca} holds no PEM certificate`);
-  }
-  for (const id of flags.suite) loadSuite(id); // throws SuiteError, reported as a usage error
-  if (selectChecks(flags.only, flags.skip, flags.scenarios).length === 0) {
-    throw new UsageError(`--only/--skip select no check: see "xepcheck checks" for the ids`);
-  }
-  return {
-    jid,
-    password,
-    register: Boolean(flags.register),
-    host: flags.host,
-    port: flags.port,
-    tls: flags.tls,
-    ca,
-    insecure: Boolean(flags.insecure),
-    timeoutMs: Math.round(flags.timeout * 1000),
-    scenarioTimeoutMs: Math.round(flags.scenarioTimeout * 1000),
-    concurrency: flags.concurrency,
-    scenarios: flags.scenarios,
-    peer,
-    ...(flags.dns ? { dns: flags.dns } : {}),
-    transport: flags.transport,
-    ...(flags.url ? { url: flags.url } : {}),
-    ...(flags.alpn ? { alpn: flags.alpn } : {}),
-    ...(flags.directTlsPort ? { directTlsPort: flags.directTlsPort } : {}),
-    suites: flags.suite,
-    only: flags.only,
-    skip: flags.skip,
-    mechanisms: flags.saslMechanisms,
-  };
-}
-
-function writeJson(report: Report, target: string): void {
-  const text = JSON.stringify(report, null, 2) + "\n";
-  if (target === "-") process.stdout.write(text);
-  else writeFileSync(target, text);
-}
-
-async function run(jid: string, flags: RunFlags): Promise<number> {
-  const gates = prepareGates(flags.require, flags.baseline);
-  const options = runOptionsFrom(jid, flags, process.env);
-  // With --json -, stdout carries the JSON; people read stderr.
-  const human = flags.json === "-" ? process.stderr : process.stdout;
-  let report: Report;
-  let code: number = EXIT.ok;
-  try {
-    report = await runTarget(options);
-  } catch (err) {
-    if (!(err instanceof LoginFailure)) throw err;
-    report = err.report;
-    code = EXIT.login;
-    process.stderr.write(`xepcheck: could not log in to ${report.target.domain} (step ${err.cause.step}): ${err.cause.message}\n`);
-  }
-  if (flags.json) writeJson(report, flags.json);
-  // JUnit and Markdown also say why a login failed; a badge is not overwritten by one.
-  writeReportOutputs(report, flags, { badge: code === EXIT.ok });
-  if (code === EXIT.ok) human.write(renderTerminal(report, { color: useColor(human) }));
-  if (code === EXIT.ok && gatesActive(gates)) {
-    const outcome = applyGates(report, gates);
-    human.write(outcome.text);
-    if (!outcome.met) code = EXIT.gate;
-  }
-  return code;
 }
 
 export function buildProgram(): Command {
@@ -229,7 +44,10 @@ export function buildProgram(): Command {
   program
     .command("run")
     .description("log in to a server, probe it, judge every check and score the suites")
-    .argument("<jid>", "account to test as (user@domain), or a domain with --register")
+    .argument("[jid]", "account to test as (user@domain), or a domain with --register; or --targets FILE")
+    .option("--targets <file>", "test many servers listed in FILE (JSON, reports/targets.schema.json); credentials as environment variable names")
+    .option("--shard <i/n>", "with --targets: test only slice i of n (target k goes to slice k mod n + 1); combine with xepcheck merge")
+    .option("--quiet", "no progress on stderr (shown on a terminal, and as plain lines when $CI is set)")
     .option("--password-file <file>", "read the password from the first line of FILE (default: $XEPCHECK_PASSWORD)")
     .option("--register", "register a throw-away account in-band (XEP-0077) and remove it at the end")
     .option("--host <host>", "connect to this host instead of looking up DNS SRV records")
@@ -264,24 +82,53 @@ Examples:
   XEPCHECK_PASSWORD=secret xepcheck run alice@example.org
   xepcheck run example.org --register --json report.json
   xepcheck run alice@localhost --password-file pw.txt --host 127.0.0.1 --port 5222 --ca ca.pem
+  xepcheck run --targets servers.json --json all.json --html all.html
+  xepcheck run --targets servers.json --shard 2/4 --json shard-2.json
 ${EXIT_HELP}`,
     )
-    .action(async (jid: string, flags: RunFlags) => {
+    .action(async (jid: string | undefined, flags: RunCommandFlags, command: Command) => {
       if (flags.suite.length === 0) flags.suite = ["cs2023"];
       for (const suite of flags.require.map((r) => r.split(":")[0]!)) if (suite && !flags.suite.includes(suite)) flags.suite.push(suite);
-      process.exitCode = await run(jid, flags);
+      process.exitCode = await runCommand(jid, flags, command, useColor);
     });
 
   program
     .command("report")
-    .description("re-render a saved JSON report (terminal summary, or the files asked for)")
-    .argument("<report.json>", "a report written by xepcheck run --json")
+    .description("re-render a saved JSON report (terminal summary, or the files asked for); gates apply to it as to a run")
+    .argument("<report.json>", "a report written by xepcheck run --json or xepcheck merge (older versions are upgraded)")
+    .option("--json <file>", "write the report (upgraded to the current version, with the gates' result) to FILE (- for stdout)")
     .option("--junit <file>", "write JUnit XML to FILE")
     .option("--markdown <file>", "write a Markdown summary to FILE")
-    .option("--badge <file>", "write SVG badges to FILE (see run --badge for {category})")
-    .action((file: string, flags: OutputFlags) => {
+    .option("--badge <file>", "write SVG badges to FILE (see run --badge for {category} and {target})")
+    .option("--require <gate>", "exit 1 unless suite:category:level is met by every target (repeatable)", list, [])
+    .option("--baseline <file>", "accepted failures: exit 1 on any other fail/error")
+    .action((file: string, flags: OutputFlags & { json?: string; require: string[]; baseline?: string }) => {
+      const gates = prepareGates(flags.require, flags.baseline);
       const report = readReportFile(file);
-      if (writeReportOutputs(report, flags).length === 0) process.stdout.write(renderTerminal(report, { color: useColor(process.stdout) }));
+      let gateText = "";
+      if (gatesActive(gates)) {
+        const outcome = applyGates(report, gates);
+        report.run.gates = gateSummary(outcome);
+        gateText = outcome.text;
+        process.exitCode = outcome.met ? EXIT.ok : EXIT.gate;
+      }
+      if (flags.json) writeJsonReport(report, flags.json);
+      const human = flags.json === "-" ? process.stderr : process.stdout;
+      if (writeReportOutputs(report, flags).length === 0 && !flags.json) human.write(renderTerminal(report, { color: useColor(human) }));
+      human.write(gateText);
+    });
+
+  program
+    .command("merge")
+    .description("combine reports (the shards of one targets file, or runs of different servers) into one")
+    .argument("<reports...>", "JSON reports; older versions are upgraded, newer ones refused")
+    .requiredOption("--json <file>", "write the merged report to FILE (- for stdout)")
+    .action((files: string[], flags: { json: string }) => {
+      const merged = mergeReports(files.map((file) => ({ file, report: readReportFile(file) })));
+      writeJsonReport(merged, flags.json);
+      (flags.json === "-" ? process.stderr : process.stdout).write(
+        `merged ${files.length} report(s): ${merged.targets.length} target(s)${merged.run.interrupted ? " (some interrupted)" : ""}\n`,
+      );
     });
 
   program
@@ -325,6 +172,8 @@ ${EXIT_HELP}`,
       (flags.json === "-" ? process.stderr : process.stdout).write(outcome.text);
       process.exitCode = outcome.regressed ? EXIT.gate : EXIT.ok;
     });
+
+  registerDoapCommands(program, EXIT);
 
   return program;
 }

@@ -28,21 +28,35 @@ function write(flag: string, file: string, text: string): void {
 /**
  * Badge files: with "{category}" (and "{suite}") in the name, one SVG per
  * suite category; otherwise one SVG with every category's badge stacked.
+ * A report of several targets needs "{target}" in the name. Targets that
+ * could not be logged in to get no badge (an old one is not overwritten).
  */
 export function badgeFiles(report: Report, pattern: string): { file: string; svg: string }[] {
-  if (!pattern.includes("{category}")) return [{ file: pattern, svg: renderBadgeSheet(report) }];
-  const suites = new Set(report.suites.map((s) => s.suite));
-  if (suites.size > 1 && !pattern.includes("{suite}")) {
-    throw new ReportFileError(`--badge ${pattern}: the report scores ${suites.size} suites; add {suite} to the file name`);
+  if (report.targets.length > 1 && !pattern.includes("{target}")) {
+    throw new ReportFileError(`--badge ${pattern}: the report has ${report.targets.length} targets; add {target} to the file name`);
   }
-  return renderBadges(report).map((b) => ({
-    file: pattern.replaceAll("{suite}", b.suite).replaceAll("{category}", b.category),
-    svg: b.svg,
-  }));
+  return report.targets
+    .filter((t) => t.outcome !== "login-failed")
+    .flatMap((t) => {
+      const named = pattern.replaceAll("{target}", t.name);
+      if (!named.includes("{category}")) return [{ file: named, svg: renderBadgeSheet(t) }];
+      const suites = new Set(t.suites.map((s) => s.suite));
+      if (suites.size > 1 && !named.includes("{suite}")) {
+        throw new ReportFileError(`--badge ${pattern}: the report scores ${suites.size} suites; add {suite} to the file name`);
+      }
+      return renderBadges(t).map((b) => ({ file: named.replaceAll("{suite}", b.suite).replaceAll("{category}", b.category), svg: b.svg }));
+    });
 }
 
-/** Writes the requested renderings; `badge: false` leaves the badge alone (e.g. after a failed login). */
-export function writeReportOutputs(report: Report, flags: OutputFlags, options: { badge?: boolean } = {}): string[] {
+/** The JSON report to FILE, or stdout for "-". */
+export function writeJsonReport(report: Report, target: string): void {
+  const text = JSON.stringify(report, null, 2) + "\n";
+  if (target === "-") process.stdout.write(text);
+  else write("--json", target, text);
+}
+
+/** Writes the requested renderings. */
+export function writeReportOutputs(report: Report, flags: OutputFlags): string[] {
   const written: string[] = [];
   if (flags.junit) {
     write("--junit", flags.junit, renderJunit(report));
@@ -52,7 +66,7 @@ export function writeReportOutputs(report: Report, flags: OutputFlags, options: 
     write("--markdown", flags.markdown, renderMarkdown(report));
     written.push(flags.markdown);
   }
-  if (flags.badge && options.badge !== false) {
+  if (flags.badge) {
     for (const { file, svg } of badgeFiles(report, flags.badge)) {
       write("--badge", file, svg);
       written.push(file);

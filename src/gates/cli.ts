@@ -2,7 +2,7 @@
  * The gates as the command line uses them: validated before a run starts
  * (bad input is a usage error, exit 2), applied after the report is built.
  */
-import type { Report } from "../report/types.js";
+import type { GateSummary, Report } from "../report/types.js";
 import { loadSuite } from "../scoring/suite.js";
 import { evaluateBaseline, formatBaselineResult, loadBaseline, type Baseline, type BaselineResult } from "./baseline.js";
 import { diffReports, formatDiff, readReportFile, type ReportDiff } from "./diff.js";
@@ -35,13 +35,35 @@ export interface GateOutcome {
   text: string;
 }
 
+/** Every --require gate must hold for every target; the baseline covers them all. */
 export function applyGates(report: Report, g: PreparedGates): GateOutcome {
-  const gates = g.require.map((r) => evaluateRequireGate(report, r, g.baseline));
+  const gates = g.require.flatMap((r) => report.targets.map((t) => evaluateRequireGate(t, r, g.baseline)));
   const baseline = g.baseline ? evaluateBaseline(report, g.baseline) : undefined;
   const met = gates.every((r) => r.met) && (baseline?.ok ?? true);
   let text = formatGateResults(gates) + (baseline ? formatBaselineResult(baseline) : "");
   if (gatesActive(g)) text += met ? "gates: all met\n" : "gates: NOT MET (exit 1)\n";
   return { met, gates, ...(baseline ? { baseline } : {}), text };
+}
+
+/** What the report JSON (and so every reporter) records of the gates. */
+export function gateSummary(outcome: GateOutcome): GateSummary {
+  const b = outcome.baseline;
+  const severalTargets = new Set([...(b?.newFailures ?? []), ...(b?.fixed.flatMap((f) => f.now) ?? [])].map((x) => x.target)).size > 1;
+  const name = (x: { target: string; id: string }) => (severalTargets ? `${x.target}: ${x.id}` : x.id);
+  return {
+    met: outcome.met,
+    require: outcome.gates.map((r) => ({
+      gate: r.gate.text,
+      target: r.target,
+      met: r.met,
+      blocking: [...r.failing, ...r.undetermined]
+        .filter((x) => !x.accepted)
+        .map((x) => ({ id: x.id, status: x.status, checks: x.checks.map((c) => ({ id: c.id, verdict: c.verdict })) })),
+    })),
+    ...(b
+      ? { baseline: { source: b.source, ok: b.ok, newFailures: b.newFailures.map(name), fixed: b.fixed.flatMap((f) => f.now.map(name)) } }
+      : {}),
+  };
 }
 
 export interface DiffOutcome {

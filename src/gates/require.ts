@@ -4,7 +4,7 @@
  * and the suite data; nothing here runs a check.
  */
 import { GateInputError } from "./errors.js";
-import type { Report } from "../report/types.js";
+import type { TargetReport } from "../report/types.js";
 import type { Suite } from "../scoring/suite.js";
 import type { Baseline } from "./baseline.js";
 import { acceptingEntry } from "./baseline.js";
@@ -62,6 +62,8 @@ export interface GateRequirement {
 
 export interface GateResult {
   gate: RequireGate;
+  /** The target's name: a gate holds for every target of a report. */
+  target: string;
   /** met: compliant (or everything in the way is accepted by the baseline). */
   met: boolean;
   /** compliant / not-compliant / undetermined as the report scored it; "not-scored" when the report lacks the suite. */
@@ -70,23 +72,24 @@ export interface GateResult {
   undetermined: GateRequirement[];
 }
 
-export function evaluateRequireGate(report: Report, gate: RequireGate, baseline?: Baseline): GateResult {
+export function evaluateRequireGate(report: TargetReport, gate: RequireGate, baseline?: Baseline): GateResult {
+  const target = report.name;
   const suite = report.suites.find((s) => s.suite === gate.suite);
   const result = suite?.results.find((r) => r.category === gate.category && r.level === gate.level);
-  if (!suite || !result) return { gate, met: false, status: "not-scored", failing: [], undetermined: [] };
+  if (!suite || !result) return { gate, target, met: false, status: "not-scored", failing: [], undetermined: [] };
   const describe = (id: string): GateRequirement => {
     const req = suite.requirements.find((r) => r.id === id);
     const checks = (req?.specs ?? [])
       .filter((s) => s.status !== "met")
       .flatMap((s) => s.checks)
       .filter((c) => c.verdict !== "pass" && c.verdict !== "warn");
-    const accepted = baseline !== undefined && checks.length > 0 && checks.every((c) => acceptingEntry(baseline, c) !== undefined);
+    const accepted = baseline !== undefined && checks.length > 0 && checks.every((c) => acceptingEntry(baseline, c, target) !== undefined);
     return { id, feature: req?.feature ?? id, status: req?.status ?? "undetermined", checks, accepted };
   };
   const failing = result.failing.map(describe);
   const undetermined = result.undetermined.map(describe);
   const met = [...failing, ...undetermined].every((r) => r.accepted);
-  return { gate, met, status: result.status, failing, undetermined };
+  return { gate, target, met, status: result.status, failing, undetermined };
 }
 
 function requirementLine(r: GateRequirement): string {
@@ -96,19 +99,21 @@ function requirementLine(r: GateRequirement): string {
   return `${r.id} (${r.status}${r.accepted ? ", accepted by baseline" : ""})${checks}`;
 }
 
-/** Plain text, one block per gate. */
+/** Plain text, one block per gate (and target, when there are several). */
 export function formatGateResults(results: GateResult[]): string {
   const lines: string[] = [];
+  const several = new Set(results.map((r) => r.target)).size > 1;
   for (const r of results) {
+    const gate = `gate ${r.gate.text}${several ? ` on ${r.target}` : ""}`;
     if (r.status === "not-scored") {
-      lines.push(`gate ${r.gate.text}: NOT MET: the report has no score for suite ${r.gate.suite} ${r.gate.category} ${r.gate.level}`);
+      lines.push(`${gate}: NOT MET: the report has no score for suite ${r.gate.suite} ${r.gate.category} ${r.gate.level}`);
       continue;
     }
     const accepted = [...r.failing, ...r.undetermined].filter((x) => x.accepted).length;
     if (r.met) {
-      lines.push(`gate ${r.gate.text}: met${accepted ? ` (${accepted} requirement(s) not met but accepted by the baseline)` : ""}`);
+      lines.push(`${gate}: met${accepted ? ` (${accepted} requirement(s) not met but accepted by the baseline)` : ""}`);
     } else {
-      lines.push(`gate ${r.gate.text}: NOT MET (${r.status})`);
+      lines.push(`${gate}: NOT MET (${r.status})`);
     }
     for (const f of r.failing) lines.push(`  failing: ${requirementLine(f)}`);
     for (const u of r.undetermined) lines.push(`  undetermined: ${requirementLine(u)}`);

@@ -7,7 +7,7 @@
  */
 import { loadSuite } from "../scoring/suite.js";
 import type { ComplianceStatus, SuiteScore } from "../scoring/score.js";
-import type { Report } from "./types.js";
+import type { TargetReport } from "./types.js";
 import { escapeXml as esc } from "./xml-text.js";
 
 export interface SuiteLabels {
@@ -114,7 +114,7 @@ function svgDocument(width: number, height: number, title: string, content: stri
 }
 
 /** A badge per suite category: the highest level reached, "not compliant" or "undetermined". */
-export function renderBadges(report: Report): Badge[] {
+export function renderBadges(report: TargetReport): Badge[] {
   return report.suites.flatMap((score) => {
     const labels = suiteLabels(score);
     return categoryStandings(score).map((s) => {
@@ -138,7 +138,7 @@ export function renderBadges(report: Report): Badge[] {
 }
 
 /** All of a report's badges stacked in one SVG (for a single --badge file). */
-export function renderBadgeSheet(report: Report): string {
+export function renderBadgeSheet(report: TargetReport): string {
   const badges = renderBadges(report);
   const gap = 4;
   let width = 0;

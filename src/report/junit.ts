@@ -8,7 +8,7 @@
  * A pure function of the report JSON.
  */
 import type { Evidence } from "../checks/types.js";
-import type { CheckResult, Report } from "./types.js";
+import type { CheckResult, Report, TargetReport } from "./types.js";
 import { escapeXml as esc, escapeXmlAttr as attr } from "./xml-text.js";
 
 /** Orders specs as people read them: RFCs, then XEPs by number. */
@@ -18,7 +18,7 @@ export function specOrder(a: string, b: string): number {
 }
 
 /** Checks grouped by spec doc, in reading order. */
-export function checksBySpec(report: Report): [string, CheckResult[]][] {
+export function checksBySpec(report: TargetReport): [string, CheckResult[]][] {
   const byDoc = new Map<string, CheckResult[]>();
   for (const c of report.checks) byDoc.set(c.spec.doc, [...(byDoc.get(c.spec.doc) ?? []), c]);
   return [...byDoc.entries()].sort(([a], [b]) => specOrder(a, b));
@@ -107,8 +107,8 @@ function count(checks: CheckResult[]): Counts {
   };
 }
 
-function testcase(check: CheckResult): string[] {
-  const head = `    <testcase${attrs({ classname: check.spec.doc, name: `${check.id}: ${check.title}`, time: seconds(check.durationMs) })}>`;
+function testcase(check: CheckResult, prefix = ""): string[] {
+  const head = `    <testcase${attrs({ classname: `${prefix}${check.spec.doc}`, name: `${check.id}: ${check.title}`, time: seconds(check.durationMs) })}>`;
   const props: [string, string][] = [
     ["verdict", check.verdict],
     ["spec", `${check.spec.doc} §${check.spec.section}`],
@@ -132,8 +132,11 @@ function testcase(check: CheckResult): string[] {
   return lines;
 }
 
+/**
+ * One <testsuites> for the whole report. With several targets each suite
+ * name starts with the target's name, so every testcase stays unique.
+ */
 export function renderJunit(report: Report): string {
-  const t = report.target;
   const ts = timestamp(report.startedAt);
   const suites: string[] = [];
   const total: Counts = { tests: 0, failures: 0, errors: 0, skipped: 0, ms: 0 };
@@ -144,48 +147,65 @@ export function renderJunit(report: Report): string {
     total.skipped += c.skipped;
     total.ms += c.ms;
   };
+  const several = report.targets.length > 1;
   let id = 0;
-  for (const [doc, checks] of checksBySpec(report)) {
-    const c = count(checks);
-    add(c);
-    const summary = report.specs[doc];
-    const props: [string, string][] = [["spec", doc]];
-    const version = checks[0]!.spec.version;
-    if (version) props.push(["spec.version", version]);
-    if (summary) {
-      props.push(["verdict", summary.verdict]);
-      props.push(["advertised", String(summary.advertised)]);
-      props.push(["works", String(summary.works)]);
+  for (const target of report.targets) {
+    const t = target.target;
+    const prefix = several ? `${target.name} · ` : "";
+    const tts = timestamp(target.startedAt);
+    for (const [doc, checks] of checksBySpec(target)) {
+      const c = count(checks);
+      add(c);
+      const summary = target.specs[doc];
+      const props: [string, string][] = [["spec", doc]];
+      const version = checks[0]!.spec.version;
+      if (version) props.push(["spec.version", version]);
+      if (summary) {
+        props.push(["verdict", summary.verdict]);
+        props.push(["advertised", String(summary.advertised)]);
+        props.push(["works", String(summary.works)]);
+      }
+      const levels = [...new Set(checks.map((x) => x.level))];
+      props.push(["level", levels.join(",")]);
+      if (several) props.push(["target", target.name]);
+      suites.push(
+        `  <testsuite${attrs({ name: `${prefix}${doc}`, tests: c.tests, failures: c.failures, errors: c.errors, skipped: c.skipped, time: seconds(c.ms), timestamp: tts, hostname: t.domain, id: id++, package: "xepcheck" })}>`,
+        ...properties("    ", props),
+        ...checks.flatMap((check) => testcase(check, prefix)),
+        "  </testsuite>",
+      );
     }
-    const levels = [...new Set(checks.map((x) => x.level))];
-    props.push(["level", levels.join(",")]);
-    suites.push(
-      `  <testsuite${attrs({ name: doc, tests: c.tests, failures: c.failures, errors: c.errors, skipped: c.skipped, time: seconds(c.ms), timestamp: ts, hostname: t.domain, id: id++, package: "xepcheck" })}>`,
-      ...properties("    ", props),
-      ...checks.flatMap(testcase),
-      "  </testsuite>",
-    );
+    // Problems of the run itself (could not log in, could not clean up) fail the job too.
+    if (target.errors.length) {
+      const c: Counts = { tests: target.errors.length, failures: 0, errors: target.errors.length, skipped: 0, ms: 0 };
+      add(c);
+      const name = `${prefix}xepcheck run`;
+      suites.push(
+        `  <testsuite${attrs({ name, tests: c.tests, failures: 0, errors: c.errors, skipped: 0, time: seconds(0), timestamp: tts, hostname: t.domain, id: id++, package: "xepcheck" })}>`,
+        ...target.errors.flatMap((e) => [
+          `    <testcase${attrs({ classname: name, name: `run: ${e.step}`, time: seconds(0) })}>`,
+          `      <error${attrs({ message: e.message, type: e.kind })}>${esc(`${e.step}: ${e.message}${e.condition ? ` (${e.condition})` : ""}`)}</error>`,
+          "    </testcase>",
+        ]),
+        "  </testsuite>",
+      );
+    }
   }
-  // Problems of the run itself (could not log in, could not clean up) fail the job too.
-  if (report.errors.length) {
-    const c: Counts = { tests: report.errors.length, failures: 0, errors: report.errors.length, skipped: 0, ms: 0 };
-    add(c);
-    suites.push(
-      `  <testsuite${attrs({ name: "xepcheck run", tests: c.tests, failures: 0, errors: c.errors, skipped: 0, time: seconds(0), timestamp: ts, hostname: t.domain, id: id++, package: "xepcheck" })}>`,
-      ...report.errors.flatMap((e) => [
-        `    <testcase${attrs({ classname: "xepcheck run", name: `run: ${e.step}`, time: seconds(0) })}>`,
-        `      <error${attrs({ message: e.message, type: e.kind })}>${esc(`${e.step}: ${e.message}${e.condition ? ` (${e.condition})` : ""}`)}</error>`,
-        "    </testcase>",
-      ]),
-      "  </testsuite>",
-    );
-  }
-  const software = t.software?.name ? ` (${[t.software.name, t.software.version].filter(Boolean).join(" ")})` : "";
   return [
     `<?xml version="1.0" encoding="UTF-8"?>`,
-    `<testsuites${attrs({ name: `xepcheck ${t.domain}${software}`, tests: total.tests, failures: total.failures, errors: total.errors, skipped: total.skipped, time: seconds(report.durationMs), timestamp: ts })}>`,
+    `<testsuites${attrs({ name: `xepcheck ${reportTitle(report)}`, tests: total.tests, failures: total.failures, errors: total.errors, skipped: total.skipped, time: seconds(report.durationMs), timestamp: ts })}>`,
     ...suites,
     "</testsuites>",
     "",
   ].join("\n");
+}
+
+/** "example.org (Prosody 13.0.1)" for one target; "3 servers: a, b, c" for several. */
+export function reportTitle(report: Report): string {
+  if (report.targets.length === 1) {
+    const t = report.targets[0]!.target;
+    const software = t.software?.name ? ` (${[t.software.name, t.software.version].filter(Boolean).join(" ")})` : "";
+    return `${t.domain}${software}`;
+  }
+  return `${report.targets.length} servers: ${report.targets.map((t) => t.name).join(", ")}`;
 }

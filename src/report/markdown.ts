@@ -6,9 +6,9 @@
  */
 import { VERDICTS, type Verdict } from "../checks/types.js";
 import type { ComplianceStatus } from "../scoring/score.js";
-import { suiteLabels } from "./badge.js";
+import { categoryStandings, suiteLabels } from "./badge.js";
 import { checksBySpec } from "./junit.js";
-import type { CheckResult, Report } from "./types.js";
+import type { CheckResult, GateSummary, Report, TargetReport } from "./types.js";
 
 /** Escapes text so Markdown and the HTML renderers of CI systems show it literally (also inside table cells). */
 export function mdText(text: string): string {
@@ -68,25 +68,74 @@ function failureLines(check: CheckResult): string[] {
   return lines;
 }
 
+const OUTCOME: Record<TargetReport["outcome"], string> = {
+  completed: "",
+  "login-failed": " — **could not log in: no check ran**",
+  interrupted: " — **interrupted: checks not finished are errors**",
+};
+
+function softwareOf(t: TargetReport["target"]): string {
+  return t.software?.name ? `${t.software.name}${t.software.version ? ` ${t.software.version}` : ""}` : "unknown software";
+}
+
+/** The whole report: an overview of the targets when there are several, the gates, then each target. */
 export function renderMarkdown(report: Report): string {
-  const t = report.target;
-  const software = t.software?.name ? `${t.software.name}${t.software.version ? ` ${t.software.version}` : ""}` : "unknown software";
-  const n = counts(report.checks);
+  const lines: string[] = [];
+  if (report.run.interrupted) lines.push("> **The run was interrupted**: what did not finish is reported as an error.", "");
+  if (report.targets.length > 1) {
+    lines.push(`## xepcheck: ${report.targets.length} servers`, "", "| Server | Software | Outcome | Checks | Levels reached |", "| --- | --- | --- | --- | --- |");
+    for (const t of report.targets) {
+      const n = counts(t.checks);
+      const reached = t.suites.flatMap((s) => categoryLevels(s)).join(", ") || "–";
+      lines.push(`| ${mdText(t.name)} | ${mdText(softwareOf(t.target))} | ${mdText(t.outcome)}${t.settings.insecure ? " (**--insecure**)" : ""} | ${n.pass} pass · ${n.fail} fail · ${n.error} error | ${mdText(reached)} |`);
+    }
+    lines.push("");
+  }
+  if (report.run.gates) lines.push(...gateLines(report.run.gates));
+  for (const target of report.targets) lines.push(...targetLines(report, target, report.targets.length > 1 ? "###" : "##"));
+  return lines.join("\n");
+}
+
+/** "CS2023 IM: Advanced" per category that reached a level. */
+function categoryLevels(suite: TargetReport["suites"][number]): string[] {
+  const labels = suiteLabels(suite);
+  return categoryStandings(suite)
+    .filter((s) => s.level)
+    .map((s) => `${labels.short} ${labels.category(s.category)}: ${labels.level(s.level!)}`);
+}
+
+function gateLines(g: GateSummary): string[] {
+  const lines = [`### Gates: ${g.met ? "✅ met" : "❌ NOT met"}`, ""];
+  for (const r of g.require) {
+    lines.push(`- ${r.met ? "✅" : "❌"} \`${r.gate}\` on ${mdText(r.target)}${r.blocking.length ? `: blocked by ${r.blocking.map((b) => `\`${b.id}\` (${mdText(b.status)})`).join(", ")}` : ""}`);
+  }
+  if (g.baseline) {
+    const b = g.baseline;
+    lines.push(`- ${b.ok ? "✅" : "❌"} baseline ${mdText(b.source)}: ${b.newFailures.length} new failure(s)${b.newFailures.length ? ` (${b.newFailures.map((f) => `\`${f}\``).join(", ")})` : ""}, ${b.fixed.length} fixed${b.fixed.length ? ` (${b.fixed.map((f) => `\`${f}\``).join(", ")})` : ""}`);
+  }
+  lines.push("");
+  return lines;
+}
+
+function targetLines(report: Report, target: TargetReport, h: "##" | "###"): string[] {
+  const t = target.target;
+  const sub = h === "##" ? "###" : "####";
+  const n = counts(target.checks);
   const lines: string[] = [
-    `## xepcheck: ${mdText(t.domain)} (${mdText(software)})`,
+    `${h} xepcheck: ${mdText(t.domain)} (${mdText(softwareOf(t))})${OUTCOME[target.outcome]}`,
     "",
-    `Tested as ${mdText(t.account)}${t.endpoint ? ` via ${mdText(`${t.endpoint.host}:${t.endpoint.port}`)}` : ""} on ${mdText(report.startedAt)} with xepcheck ${mdText(report.tool.version)}` +
-      `${report.settings.insecure ? " — **TLS certificate NOT verified (--insecure)**" : ""}.`,
+    `Tested as ${mdText(t.account)}${t.endpoint ? ` via ${mdText(`${t.endpoint.host}:${t.endpoint.port}`)}` : ""} on ${mdText(target.startedAt)} with xepcheck ${mdText(report.tool.version)}` +
+      `${target.settings.insecure ? " — **TLS certificate NOT verified (--insecure)**" : ""}.`,
     "",
-    `**${report.checks.length} checks:** ${VERDICTS.map((v) => `${n[v]} ${v}`).join(" · ")} — ${(report.durationMs / 1000).toFixed(1)} s, ${report.traffic.roundTrips} round trips`,
+    `**${target.checks.length} checks:** ${VERDICTS.map((v) => `${n[v]} ${v}`).join(" · ")} — ${(target.durationMs / 1000).toFixed(1)} s, ${target.traffic.roundTrips} round trips`,
     "",
   ];
 
-  for (const suite of report.suites) {
+  for (const suite of target.suites) {
     const labels = suiteLabels(suite);
     const levels = [...new Set(suite.results.map((r) => r.level))];
     const categories = [...new Set(suite.results.map((r) => r.category))];
-    lines.push(`### ${mdText(suite.title)}`, "");
+    lines.push(`${sub} ${mdText(suite.title)}`, "");
     lines.push(`| Category | ${levels.map((l) => mdText(labels.level(l))).join(" | ")} |`);
     lines.push(`| --- | ${levels.map(() => "---").join(" | ")} |`);
     for (const category of categories) {
@@ -103,16 +152,16 @@ export function renderMarkdown(report: Report): string {
     if (undetermined.length) lines.push(`**Not determined:** ${undetermined.map((f) => `\`${f}\``).join(", ")}`, "");
   }
 
-  if (report.errors.length) {
-    lines.push("### Problems of the run", "");
-    for (const e of report.errors) lines.push(`- **${mdText(e.step)}** (${mdText(e.kind)}): ${mdText(e.message)}`);
+  if (target.errors.length) {
+    lines.push(`${sub} Problems of the run`, "");
+    for (const e of target.errors) lines.push(`- **${mdText(e.step)}** (${mdText(e.kind)}): ${mdText(e.message)}`);
     lines.push("");
   }
 
-  const bad = report.checks.filter((c) => c.verdict === "fail" || c.verdict === "error");
+  const bad = target.checks.filter((c) => c.verdict === "fail" || c.verdict === "error");
   if (bad.length) {
-    lines.push(`### Failing checks (${n.fail} failed, ${n.error} ${n.error === 1 ? "error" : "errors"})`, "");
-    const ordered = checksBySpec(report).flatMap(([, checks]) => checks);
+    lines.push(`${sub} Failing checks (${n.fail} failed, ${n.error} ${n.error === 1 ? "error" : "errors"})`, "");
+    const ordered = checksBySpec(target).flatMap(([, checks]) => checks);
     // Many errors with one cause (e.g. none ran after a failed login) are listed once.
     const errorGroups = new Map<string, CheckResult[]>();
     for (const c of ordered.filter((x) => x.verdict === "error")) errorGroups.set(c.summary, [...(errorGroups.get(c.summary) ?? []), c]);
@@ -124,17 +173,17 @@ export function renderMarkdown(report: Report): string {
       lines.push(`<details><summary>Checks</summary>`, "", group.map((c) => `\`${c.id}\``).join(", "), "", "</details>", "");
     }
   } else {
-    lines.push("### No failing checks", "");
+    lines.push(`${sub} No failing checks`, "");
   }
 
   lines.push("<details><summary>Every spec</summary>", "");
   lines.push("| Spec | Verdict | Advertised | Works | Checks |", "| --- | --- | --- | --- | --- |");
-  for (const [doc, checks] of checksBySpec(report)) {
-    const s = report.specs[doc];
+  for (const [doc, checks] of checksBySpec(target)) {
+    const s = target.specs[doc];
     const verdict = s?.verdict ?? "skip";
     const per = checks.map((c) => `${VERDICT[c.verdict].split(" ")[0]} \`${c.id}\``).join("<br>");
     lines.push(`| ${mdText(doc)} | ${VERDICT[verdict]} | ${yesNo(s?.advertised ?? null)} | ${yesNo(s?.works ?? null)} | ${per} |`);
   }
   lines.push("", "</details>", "");
-  return lines.join("\n");
+  return lines;
 }

@@ -2,13 +2,14 @@
 import { readFileSync } from "node:fs";
 import { reportProblems } from "./schema.js";
 import { REPORT_VERSION, type Report } from "./types.js";
+import { upgradeReport } from "./upgrade.js";
 
 /** A problem the user can fix (a file that cannot be read or written, a report that is not one): exit 2. */
 export class ReportFileError extends Error {
   override name = "ReportFileError";
 }
 
-/** Reads and validates a saved report; throws ReportFileError naming what is wrong. */
+/** Reads, upgrades (older versions) and validates a saved report; throws ReportFileError naming what is wrong. */
 export function readReportFile(file: string): Report {
   let text: string;
   try {
@@ -28,6 +29,7 @@ export function readReportFile(file: string): Report {
       `${file} is a version ${version} report, newer than this xepcheck understands (version ${REPORT_VERSION}): upgrade xepcheck`,
     );
   }
+  data = upgradeReport(data);
   const problems = reportProblems(data);
   if (problems.length) {
     const shown = problems.slice(0, 5).join("; ");

@@ -5,7 +5,7 @@
 import { Chalk, type ChalkInstance } from "chalk";
 import type { Verdict } from "../checks/types.js";
 import type { ComplianceStatus } from "../scoring/score.js";
-import type { CheckResult, Report } from "./types.js";
+import type { CheckResult, Report, TargetReport } from "./types.js";
 
 const VERDICT_LABEL: Record<Verdict, string> = {
   pass: "PASS",
@@ -44,8 +44,24 @@ function specOrder(a: string, b: string): number {
   return key(a) - key(b);
 }
 
+/** Every target's summary in turn, then (with several) a line per target. */
 export function renderTerminal(report: Report, options: { color: boolean }): string {
   const c = new Chalk({ level: options.color ? 1 : 0 });
+  const parts = report.targets.map((t) => renderTarget(report, t, c));
+  if (report.targets.length > 1) {
+    const width = Math.max(...report.targets.map((t) => t.name.length));
+    const overview = report.targets.map((t) => {
+      const n = (v: string) => t.checks.filter((x) => x.verdict === v).length;
+      const outcome = t.outcome === "completed" ? "" : c.red(` ${t.outcome}`);
+      return `${t.name.padEnd(width)}  ${n("pass")} pass, ${n("fail")} fail, ${n("error")} error${outcome}${t.settings.insecure ? c.yellow(" (--insecure)") : ""}`;
+    });
+    parts.push([c.bold(`${report.targets.length} servers`), ...overview].join("\n") + "\n");
+  }
+  if (report.run.interrupted) parts.push(c.red.bold("The run was interrupted: what did not finish is reported as an error.") + "\n");
+  return parts.join("\n");
+}
+
+function renderTarget(run: Report, report: TargetReport, c: ChalkInstance): string {
   const lines: string[] = [];
   const t = report.target;
   const software = t.software?.name ? ` (${t.software.name} ${t.software.version ?? ""})`.replace(" )", ")") : "";
@@ -55,7 +71,7 @@ export function renderTerminal(report: Report, options: { color: boolean }): str
       ? report.settings.tls === "direct" ? "direct TLS" : "STARTTLS"
       : `${report.settings.transport === "websocket" ? "WebSocket" : "BOSH"}${report.settings.url ? ` ${report.settings.url}` : ""}`;
   const how = p ? ` — ${transport}, ${p.tls?.protocol ?? "?"}, ${p.sasl.used}` : "";
-  lines.push(c.bold(`xepcheck ${report.tool.version} · ${t.domain}${software}`));
+  lines.push(c.bold(`xepcheck ${run.tool.version} · ${t.domain}${software}`));
   lines.push(c.dim(`as ${t.account}${t.endpoint ? ` via ${t.endpoint.host}:${t.endpoint.port}` : ""}${how}`));
   if (report.settings.insecure) lines.push(c.yellow.bold("TLS certificate NOT verified (--insecure)"));
   lines.push("");

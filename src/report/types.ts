@@ -9,7 +9,11 @@ import type { ProbeResult } from "../probe/probe.js";
 import type { SuiteScore } from "../scoring/score.js";
 import type { TrafficTotals } from "../session/traffic.js";
 
-export const REPORT_VERSION = 1;
+/**
+ * Version 2 (this one) holds any number of targets; version 1 held one
+ * target at the top level and is upgraded on reading (src/report/upgrade.ts).
+ */
+export const REPORT_VERSION = 2;
 
 export interface CheckResult {
   id: string;
@@ -40,9 +44,20 @@ export interface RunError {
   condition?: string;
 }
 
-export interface Report {
-  reportVersion: typeof REPORT_VERSION;
-  tool: { name: "xepcheck"; version: string };
+/** How a target's run ended. */
+export type TargetOutcome =
+  /** Logged in and judged every selected check. */
+  | "completed"
+  /** Could not connect or log in: every check is an error saying why (exit 3 for a single target). */
+  | "login-failed"
+  /** Stopped by SIGINT/SIGTERM: checks not finished are errors saying so. */
+  | "interrupted";
+
+/** Everything measured about one server. */
+export interface TargetReport {
+  /** Unique within a report: the targets file's "name", else the domain. */
+  name: string;
+  outcome: TargetOutcome;
   startedAt: string;
   finishedAt: string;
   durationMs: number;
@@ -86,4 +101,43 @@ export interface Report {
   loginCosts?: LoginCost[];
   /** Problems of the run itself (could not connect, log in, clean up). */
   errors: RunError[];
+}
+
+/** The outcome of the --require / --baseline gates, when any were given. */
+export interface GateSummary {
+  met: boolean;
+  require: {
+    gate: string;
+    target: string;
+    met: boolean;
+    /** Requirements keeping the gate from being met: id, scored status, deciding checks. */
+    blocking: { id: string; status: string; checks: { id: string; verdict: string }[] }[];
+  }[];
+  baseline?: {
+    source: string;
+    ok: boolean;
+    /** "target: check" failing and not accepted. */
+    newFailures: string[];
+    /** Accepted by the baseline but passing now. */
+    fixed: string[];
+  };
+}
+
+export interface Report {
+  reportVersion: typeof REPORT_VERSION;
+  tool: { name: "xepcheck"; version: string };
+  startedAt: string;
+  finishedAt: string;
+  durationMs: number;
+  run: {
+    /** A signal stopped the run: some targets or checks did not finish. */
+    interrupted: boolean;
+    /** This report holds only slice `index` (1-based) of `count` of the targets (--shard). */
+    shard?: { index: number; count: number };
+    /** Set by `xepcheck merge`: how many reports were combined. */
+    mergedFrom?: number;
+    gates?: GateSummary;
+  };
+  /** In the order of the targets file (or the one target of `xepcheck run JID`). */
+  targets: TargetReport[];
 }

@@ -9,7 +9,7 @@ import type { Check, CheckContext, CheckOutcome } from "../checks/types.js";
 import { measureLoginCosts, type LoginCost } from "../probe/login-cost.js";
 import { probe as runProbe, type ProbeResult } from "../probe/probe.js";
 import { summarizeSpecs } from "../report/summary.js";
-import { REPORT_VERSION, type CheckResult, type Report, type RunError } from "../report/types.js";
+import type { CheckResult, RunError, TargetReport } from "../report/types.js";
 import { runScenario, type ScenarioEnvironment, type Target } from "../scenario/scenario.js";
 import { matchesAny } from "../scoring/glob.js";
 import { scoreSuite } from "../scoring/score.js";
@@ -20,9 +20,10 @@ import { registerAccount, throwAwayCredentials, unregisterAccount } from "../ses
 import { resolveEndpoints, type Endpoint } from "../session/resolve.js";
 import { XmppStream } from "../session/stream.js";
 import { TrafficMeter } from "../session/traffic.js";
-import { TOOL_VERSION } from "../version.js";
 
 export interface RunOptions {
+  /** The target's name in the report (default: the domain). */
+  name?: string;
   /** The account's bare JID, or just a domain with `register`. */
   jid: string;
   password?: string;
@@ -57,16 +58,26 @@ export interface RunOptions {
   alpn?: string[];
   /** Port for the direct TLS (XEP-0368) login on --host (default: from _xmpps-client SRV records). */
   directTlsPort?: number;
+  /**
+   * Aborted on SIGINT/SIGTERM: no new scenario starts (those running finish
+   * and clean up), throw-away accounts are still removed, and the report
+   * says "interrupted".
+   */
+  signal?: AbortSignal;
 }
 
+const INTERRUPTED = "not run: the run was interrupted";
+
 export interface RunHooks {
+  /** A check begins (a scenario when it leaves the queue, not when it joins it). */
+  onCheckStarted?(checkId: string): void;
   onCheckDone?(result: CheckResult, done: number, total: number): void;
 }
 
 /** The run could not log in: exit code 3, with a report that says why. */
 export class LoginFailure extends Error {
   override name = "LoginFailure";
-  constructor(readonly report: Report, override readonly cause: SessionError) {
+  constructor(readonly report: TargetReport, override readonly cause: SessionError) {
     super(cause.message);
   }
 }
@@ -107,7 +118,7 @@ function errorOutcome(summary: string): CheckOutcome {
 export async function judge(
   checks: Check[],
   ctx: CheckContext,
-  options: { timeoutMs: number; concurrency: number; scenarioEnv?: Omit<ScenarioEnvironment, "ctx"> },
+  options: { timeoutMs: number; concurrency: number; scenarioEnv?: Omit<ScenarioEnvironment, "ctx">; signal?: AbortSignal },
   hooks: RunHooks = {},
 ): Promise<{ results: CheckResult[]; cleanupProblems: string[] }> {
   const results = new Map<string, CheckResult>();
@@ -119,6 +130,7 @@ export async function judge(
 
   for (const check of checks) {
     if (check.kind !== "advertisement") continue;
+    hooks.onCheckStarted?.(check.id);
     const started = performance.now();
     let outcome: CheckOutcome;
     try {
@@ -132,9 +144,12 @@ export async function judge(
   const scenarios = checks.filter((c) => c.kind === "scenario");
   const runOne = async (check: (typeof scenarios)[number]) => {
     if (check.kind !== "scenario") return;
+    hooks.onCheckStarted?.(check.id);
     const started = performance.now();
     let outcome: CheckOutcome;
-    if (!options.scenarioEnv) {
+    if (options.signal?.aborted) {
+      outcome = errorOutcome(INTERRUPTED);
+    } else if (!options.scenarioEnv) {
       outcome = errorOutcome("not run: no session environment");
     } else {
       try {
@@ -182,7 +197,7 @@ async function firstReachable(endpoints: Endpoint[], open: (e: Endpoint) => Prom
   throw lastError;
 }
 
-export async function runTarget(opts: RunOptions, hooks: RunHooks = {}): Promise<Report> {
+export async function runTarget(opts: RunOptions, hooks: RunHooks = {}): Promise<TargetReport> {
   const started = new Date();
   const suites = opts.suites.map(loadSuite); // a broken suite is a usage error before any traffic
   const checks = selectChecks(opts.only, opts.skip, opts.scenarios);
@@ -231,11 +246,11 @@ export async function runTarget(opts: RunOptions, hooks: RunHooks = {}): Promise
     openStream: () => XmppStream.open(sessionOptions(e)),
   });
 
-  const finish = (): Report => {
+  const finish = (outcome: TargetReport["outcome"]): TargetReport => {
     const finished = new Date();
     return {
-      reportVersion: REPORT_VERSION,
-      tool: { name: "xepcheck", version: TOOL_VERSION },
+      name: opts.name ?? domain,
+      outcome,
       startedAt: started.toISOString(),
       finishedAt: finished.toISOString(),
       durationMs: finished.getTime() - started.getTime(),
@@ -273,6 +288,12 @@ export async function runTarget(opts: RunOptions, hooks: RunHooks = {}): Promise
     };
   };
 
+  if (opts.signal?.aborted) {
+    // Interrupted before this target's turn: nothing was sent to it.
+    results = checks.map((c) => resultOf(c, errorOutcome(INTERRUPTED), 0));
+    return finish("interrupted");
+  }
+
   let conn: Connection | undefined;
   try {
     const endpoints = await resolveEndpoints(domain, opts.tls, { host: opts.host, port: opts.port }, { dns: opts.dns, timeoutMs: opts.timeoutMs });
@@ -291,7 +312,7 @@ export async function runTarget(opts: RunOptions, hooks: RunHooks = {}): Promise
       errors.push({ step: "register", kind: "cleanup", message: `the throw-away account ${creds.username}@${domain} was registered but could not be removed: logging in failed` });
     }
     results = checks.map((c) => resultOf(c, errorOutcome(`not run: ${err.message}`), 0));
-    throw new LoginFailure(finish(), err);
+    throw new LoginFailure(finish("login-failed"), err);
   }
 
   try {
@@ -326,12 +347,13 @@ export async function runTarget(opts: RunOptions, hooks: RunHooks = {}): Promise
           waitMs: opts.timeoutMs,
           scenarioTimeoutMs: opts.scenarioTimeoutMs,
         },
+        ...(opts.signal ? { signal: opts.signal } : {}),
       },
       hooks,
     );
     results = judged;
     for (const problem of cleanupProblems) errors.push({ step: "cleanup", kind: "cleanup", message: problem });
-    if (opts.scenarios) {
+    if (opts.scenarios && !opts.signal?.aborted) {
       // The other ways in, each logged in once and measured (issue: reconnection cost).
       try {
         loginCosts = await measureLoginCosts(target, account);
@@ -348,7 +370,7 @@ export async function runTarget(opts: RunOptions, hooks: RunHooks = {}): Promise
     if (registered.includes(account)) await removeAccount(session, account, errors, domain);
     await session.stream.close();
   }
-  return finish();
+  return finish(opts.signal?.aborted ? "interrupted" : "completed");
 }
 
 async function removeAccount(session: Session, creds: Credentials, errors: RunError[], domain: string): Promise<void> {

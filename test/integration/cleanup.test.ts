@@ -10,8 +10,8 @@ import path from "node:path";
 import { describe, expect, inject, it } from "vitest";
 import { login } from "../../src/session/login.js";
 import { reportProblems } from "../../src/report/schema.js";
-import type { Report } from "../../src/report/types.js";
-import { runCli } from "../cli.js";
+import type { TargetReport } from "../../src/report/types.js";
+import { runCli, runCliInterrupted, readTargetReport } from "../cli.js";
 import type { ServerInfo } from "../servers/harness.js";
 import { diffStates, snapshotState, type ServerState } from "../servers/state.js";
 
@@ -62,12 +62,12 @@ async function settledDiff(s: ServerInfo, before: ServerState): Promise<{ after:
   }
 }
 
-function runProblems(report: Report): Report["errors"] {
+function runProblems(report: TargetReport): TargetReport["errors"] {
   return report.errors.filter((e) => e.step === "cleanup" || e.step === "register" || e.kind === "cleanup");
 }
 
 /** Scenario checks that noted a failed cleanup step in their evidence. */
-function cleanupNotes(report: Report): string[] {
+function cleanupNotes(report: TargetReport): string[] {
   return report.checks.flatMap((c) =>
     c.evidence.flatMap((e) => (e.type === "note" && /cleanup failed/.test(e.text) ? [`${c.id}: ${e.text}`] : [])),
   );
@@ -92,12 +92,12 @@ for (const kind of ["prosody", "ejabberd"] as const) {
       });
       expect(result.stderr).toBe("");
       expect(result.code).toBe(0);
-      const report: Report = JSON.parse(readFileSync(json, "utf8"));
+      const report: TargetReport = readTargetReport(json);
       expect(report.target.peer).toBe(bob.jid);
       const scenarios = report.checks.filter((c) => c.kind === "scenario");
       expect(scenarios.length).toBeGreaterThan(0);
       // The full report (scenario transcripts, login costs) keeps to its schema.
-      expect(reportProblems(report)).toEqual([]);
+      expect(reportProblems(JSON.parse(readFileSync(json, "utf8")))).toEqual([]);
       expect(report.loginCosts?.length).toBeGreaterThan(0);
       expect(JSON.stringify(report)).not.toContain(alice.password);
 
@@ -116,7 +116,7 @@ for (const kind of ["prosody", "ejabberd"] as const) {
       const result = await runCli(["run", s.domain, ...target(s), "--register", "--json", json]);
       expect(result.stderr).toBe("");
       expect(result.code).toBe(0);
-      const report: Report = JSON.parse(readFileSync(json, "utf8"));
+      const report: TargetReport = readTargetReport(json);
       const user = report.target.account.split("@")[0]!;
       expect(user).toMatch(/^xepcheck-[0-9a-f]{10}$/);
 
@@ -126,6 +126,35 @@ for (const kind of ["prosody", "ejabberd"] as const) {
       expect(after.accounts, "accounts after a --register run").toEqual(before.accounts);
       expect(after.accounts).not.toContain(report.target.account);
       expect(diff, `state left behind on ${kind} by a --register run`).toEqual([]);
+    }, RUN_TIMEOUT_MS);
+
+    it("SIGINT halfway through a --register run: a partial report marked interrupted, and nothing left behind", async () => {
+      await warmUp(s);
+      const before = await snapshotState(s, USERS);
+
+      const json = path.join(tmp, `${kind}-interrupted.json`);
+      // Interrupted once half of the checks are done: scenarios are running then.
+      const result = await runCliInterrupted(["run", s.domain, ...target(s), "--register", "--json", json], {}, { when: /\(50%\)/ });
+      expect(result.signalled, result.stderr).toBe(true);
+      expect(result.code, result.stderr).toBe(130);
+      expect(result.stderr).toMatch(/SIGINT: finishing the running scenarios and their cleanup, then writing a partial report/);
+      expect(result.stderr).not.toMatch(/\n\s+at /);
+
+      const whole = JSON.parse(readFileSync(json, "utf8"));
+      expect(reportProblems(whole)).toEqual([]);
+      expect(whole.run.interrupted).toBe(true);
+      const report: TargetReport = readTargetReport(json);
+      expect(report.outcome).toBe("interrupted");
+      const notRun = report.checks.filter((c) => c.verdict === "error" && c.summary === "not run: the run was interrupted");
+      const judged = report.checks.filter((c) => c.verdict !== "error");
+      expect(notRun.length, "checks left out after the interrupt").toBeGreaterThan(0);
+      expect(judged.length, "checks judged before the interrupt").toBeGreaterThan(report.checks.length / 3);
+      expect(result.stdout).toContain("The run was interrupted");
+
+      const { after, diff } = await settledDiff(s, before);
+      expect.soft(runProblems(report), "run errors of step cleanup/register").toEqual([]);
+      expect(after.accounts, "accounts after an interrupted --register run").toEqual(before.accounts);
+      expect(diff, `state left behind on ${kind} by an interrupted run`).toEqual([]);
     }, RUN_TIMEOUT_MS);
   });
 }

@@ -17,9 +17,9 @@ import { mkdtempSync, readFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import type { CheckResult, Report } from "../../src/report/types.js";
+import type { CheckResult, TargetReport } from "../../src/report/types.js";
 import { resolveEndpoints } from "../../src/session/resolve.js";
-import { runCli, type CliResult } from "../cli.js";
+import { runCli, type CliResult, readTargetReport } from "../cli.js";
 import { startDns, type DnsServer } from "../servers/dns.js";
 import { startServer, WRONG_CERT_NAME, type CertificateKind, type ServerInfo, type StartedServer } from "../servers/harness.js";
 
@@ -37,19 +37,19 @@ const sequence = (...values: number[]) => {
   return () => values[i++ % values.length]!;
 };
 
-async function run(args: string[], account: { jid: string; password: string }, name: string): Promise<{ result: CliResult; report: Report }> {
+async function run(args: string[], account: { jid: string; password: string }, name: string): Promise<{ result: CliResult; report: TargetReport }> {
   const json = path.join(tmp, `${name}.json`);
   const result = await runCli(["run", account.jid, ...args, "--json", json], { XEPCHECK_PASSWORD: account.password });
-  let report: Report;
+  let report: TargetReport;
   try {
-    report = JSON.parse(readFileSync(json, "utf8")) as Report;
+    report = readTargetReport(json);
   } catch (e) {
     throw new Error(`no JSON report (exit ${result.code}): ${result.stderr}\n${(e as Error).message}`);
   }
   return { result, report };
 }
 
-function check(report: Report, id: string): CheckResult {
+function check(report: TargetReport, id: string): CheckResult {
   const c = report.checks.find((x) => x.id === id);
   if (!c) throw new Error(`no check ${id} in the report: ${report.checks.map((x) => x.id).join(", ")}`);
   return c;

@@ -7,8 +7,8 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { describe, expect, inject, it } from "vitest";
-import type { Report } from "../../src/report/types.js";
-import { runCli } from "../cli.js";
+import type { TargetReport } from "../../src/report/types.js";
+import { runCli, readTargetReport } from "../cli.js";
 import type { ServerInfo } from "../servers/harness.js";
 
 const servers = inject("servers");
@@ -32,7 +32,7 @@ for (const kind of ["prosody", "ejabberd"] as const) {
       expect(gated.stdout).toContain("gate cs2023:core:core: NOT MET (undetermined)");
       expect(gated.stdout).toContain("undetermined: core.server-extensibility.xep0114 (undetermined): xep0114.component skip");
       expect(gated.stdout).toContain("gates: NOT MET (exit 1)");
-      const report: Report = JSON.parse(readFileSync(first, "utf8"));
+      const report: TargetReport = readTargetReport(first);
 
       const second = path.join(tmp, `${kind}-2.json`);
       const baselined = await run("--json", second, "--baseline", first);

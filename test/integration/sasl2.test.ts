@@ -12,10 +12,10 @@ import path from "node:path";
 import { beforeAll, describe, expect, inject, it } from "vitest";
 import type { Verdict } from "../../src/checks/types.js";
 import { LOGIN_FLAVOURS, measureLoginCosts, type LoginCost } from "../../src/probe/login-cost.js";
-import type { CheckResult, Report } from "../../src/report/types.js";
+import type { CheckResult, TargetReport } from "../../src/report/types.js";
 import type { Target } from "../../src/scenario/scenario.js";
 import { TrafficMeter } from "../../src/session/traffic.js";
-import { loginAs, runCli } from "../cli.js";
+import { loginAs, runCli, singleTarget } from "../cli.js";
 import { ejabberdctl, prosodyctl, type ServerInfo } from "../servers/harness.js";
 import { diffStates, snapshotState, type ServerState } from "../servers/state.js";
 
@@ -143,7 +143,7 @@ for (const kind of ["prosody", "ejabberd"] as const) {
     const alice = s.accounts[0]!;
     const bob = s.accounts[1]!;
     const ids = Object.keys(EXPECTED[kind]);
-    let report: Report;
+    let report: TargetReport;
     let json: string;
     let before: ServerState;
     let after: ServerState;
@@ -158,7 +158,7 @@ for (const kind of ["prosody", "ejabberd"] as const) {
       });
       expect(result.stderr).toBe("");
       json = readFileSync(file, "utf8");
-      report = JSON.parse(json);
+      report = singleTarget(JSON.parse(json));
       after = await snapshotState(s, USERS);
     }, 300_000);
 

@@ -6,8 +6,8 @@ import { mkdtempSync, readFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { beforeAll, describe, expect, inject, it } from "vitest";
-import type { Report } from "../../src/report/types.js";
-import { runCli } from "../cli.js";
+import type { TargetReport } from "../../src/report/types.js";
+import { runCli, readTargetReport } from "../cli.js";
 
 const servers = inject("servers");
 const tmp = mkdtempSync(path.join(os.tmpdir(), "xepcheck-core-"));
@@ -17,7 +17,7 @@ for (const kind of ["prosody", "ejabberd"] as const) {
   const server = servers[kind];
   describe.runIf(server)(`core scenarios against ${kind}`, () => {
     const s = server!;
-    let report: Report;
+    let report: TargetReport;
 
     beforeAll(async () => {
       const [alice, bob] = s.accounts;
@@ -27,7 +27,7 @@ for (const kind of ["prosody", "ejabberd"] as const) {
         { XEPCHECK_PASSWORD: alice!.password, XEPCHECK_PEER_PASSWORD: bob!.password },
       );
       expect(result.code).toBe(0);
-      report = JSON.parse(readFileSync(json, "utf8"));
+      report = readTargetReport(json);
       expect(report.errors).toEqual([]);
     });
 

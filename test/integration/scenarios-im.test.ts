@@ -14,10 +14,10 @@ import os from "node:os";
 import path from "node:path";
 import { xml } from "@xmpp/xml";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import type { Report } from "../../src/report/types.js";
+import type { TargetReport } from "../../src/report/types.js";
 import { Actor } from "../../src/scenario/actor.js";
 import { clearRelation, restoreRelation, type Relation } from "../../src/scenario/roster.js";
-import { runCli, loginAs } from "../cli.js";
+import { runCli, loginAs, readTargetReport } from "../cli.js";
 import type { ServerInfo } from "../servers/harness.js";
 
 const servers = inject("servers");
@@ -114,7 +114,7 @@ for (const kind of ["prosody", "ejabberd"] as const) {
   const seeded = kind === "prosody";
   describe.runIf(server)(`IM scenarios against ${kind}${seeded ? " (accounts with a relation and a blocklist)" : ""}`, () => {
     const s = server!;
-    let report: Report;
+    let report: TargetReport;
     let before: Awaited<ReturnType<typeof snapshot>>;
     let after: Awaited<ReturnType<typeof snapshot>>;
 
@@ -134,7 +134,7 @@ for (const kind of ["prosody", "ejabberd"] as const) {
       );
       expect(result.stderr).toBe("");
       expect(result.code).toBe(0);
-      report = JSON.parse(readFileSync(json, "utf8"));
+      report = readTargetReport(json);
       after = await snapshot(s);
     });
 

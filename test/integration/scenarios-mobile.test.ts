@@ -12,8 +12,8 @@ import path from "node:path";
 import { xml, type Element } from "@xmpp/xml";
 import { beforeAll, describe, expect, inject, it } from "vitest";
 import type { Verdict } from "../../src/checks/types.js";
-import type { CheckResult, Report } from "../../src/report/types.js";
-import { runCli, loginAs } from "../cli.js";
+import type { CheckResult, TargetReport } from "../../src/report/types.js";
+import { runCli, loginAs, readTargetReport } from "../cli.js";
 import { ejabberdctl, prosodyctl, type ServerInfo } from "../servers/harness.js";
 import { diffStates, snapshotState, type ServerState } from "../servers/state.js";
 
@@ -97,7 +97,7 @@ for (const kind of ["prosody", "ejabberd"] as const) {
     const alice = s.accounts[0]!;
     const bob = s.accounts[1]!;
     const ids = Object.keys(EXPECTED[kind]);
-    let report: Report;
+    let report: TargetReport;
     let before: ServerState;
     let after: ServerState;
 
@@ -111,7 +111,7 @@ for (const kind of ["prosody", "ejabberd"] as const) {
       });
       expect(result.stderr).toBe("");
       expect(result.code).toBe(0);
-      report = JSON.parse(readFileSync(json, "utf8"));
+      report = readTargetReport(json);
       after = await snapshotState(s, USERS);
     }, 300_000);
 

@@ -11,10 +11,10 @@ import os from "node:os";
 import path from "node:path";
 import { xml } from "@xmpp/xml";
 import { beforeAll, describe, expect, inject, it } from "vitest";
-import type { Report } from "../../src/report/types.js";
+import type { TargetReport } from "../../src/report/types.js";
 import { discoItems } from "../../src/probe/disco.js";
 import type { Session } from "../../src/session/login.js";
-import { runCli, loginAs } from "../cli.js";
+import { runCli, loginAs, readTargetReport } from "../cli.js";
 import type { ServerInfo } from "../servers/harness.js";
 
 const servers = inject("servers");
@@ -139,7 +139,7 @@ for (const kind of ["prosody", "ejabberd"] as const) {
   const server = servers[kind];
   describe.runIf(server)(`MUC and MAM scenarios against ${kind}`, () => {
     const s = server!;
-    let report: Report;
+    let report: TargetReport;
     let before: { admin: string[]; disco: string[] };
     let after: { admin: string[]; disco: string[] };
 
@@ -152,7 +152,7 @@ for (const kind of ["prosody", "ejabberd"] as const) {
       );
       expect(result.stderr).toBe("");
       expect(result.code).toBe(0);
-      report = JSON.parse(readFileSync(json, "utf8"));
+      report = readTargetReport(json);
       after = { admin: await adminRooms(s), disco: await discoRooms(s) };
     });
 

@@ -11,11 +11,11 @@ import os from "node:os";
 import path from "node:path";
 import { xml, type Element } from "@xmpp/xml";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import type { Report } from "../../src/report/types.js";
+import type { TargetReport } from "../../src/report/types.js";
 import { tinyPng } from "../../src/scenario/pubsub.js";
 import { StanzaError } from "../../src/session/errors.js";
 import type { Session } from "../../src/session/login.js";
-import { runCli, loginAs } from "../cli.js";
+import { runCli, loginAs, readTargetReport } from "../cli.js";
 import type { ServerInfo } from "../servers/harness.js";
 
 const servers = inject("servers");
@@ -202,7 +202,7 @@ for (const kind of ["prosody", "ejabberd"] as const) {
   const server = servers[kind];
   describe.runIf(server)(`PEP and storage scenarios against ${kind}`, () => {
     const s = server!;
-    let report: Report;
+    let report: TargetReport;
     let before: Awaited<ReturnType<typeof accountState>>;
     let after: Awaited<ReturnType<typeof accountState>>;
 
@@ -216,7 +216,7 @@ for (const kind of ["prosody", "ejabberd"] as const) {
       );
       expect(result.stderr).toBe("");
       expect(result.code).toBe(0);
-      report = JSON.parse(readFileSync(json, "utf8"));
+      report = readTargetReport(json);
       after = await accountState(s);
     });
 

@@ -16,8 +16,8 @@ import os from "node:os";
 import path from "node:path";
 import { xml } from "@xmpp/xml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Report } from "../../src/report/types.js";
-import { runCli, type CliResult, loginAs } from "../cli.js";
+import type { TargetReport } from "../../src/report/types.js";
+import { runCli, type CliResult, loginAs, readTargetReport } from "../cli.js";
 import { startServer, type StartedServer } from "../servers/harness.js";
 import { DEFAULT_VARIANT_BASE, VARIANT_EXPECTED } from "../servers/variants.js";
 
@@ -31,18 +31,18 @@ function basePort(v: Variant): number {
 }
 
 const started: Partial<Record<Variant, StartedServer>> = {};
-const runs: Partial<Record<Variant, { result: CliResult; report: Report }>> = {};
+const runs: Partial<Record<Variant, { result: CliResult; report: TargetReport }>> = {};
 
-async function fullRun(v: Variant, s: StartedServer): Promise<{ result: CliResult; report: Report }> {
+async function fullRun(v: Variant, s: StartedServer): Promise<{ result: CliResult; report: TargetReport }> {
   const json = path.join(tmp, `${v}.json`);
   const [alice, bob] = s.accounts;
   const result = await runCli(
     ["run", alice!.jid, "--peer", bob!.jid, "--host", "127.0.0.1", "--port", String(s.ports.c2s), "--ca", s.caFile, "--json", json],
     { XEPCHECK_PASSWORD: alice!.password, XEPCHECK_PEER_PASSWORD: bob!.password },
   );
-  let report: Report;
+  let report: TargetReport;
   try {
-    report = JSON.parse(readFileSync(json, "utf8")) as Report;
+    report = readTargetReport(json);
   } catch (e) {
     throw new Error(`no JSON report from the run against ${v} (exit ${result.code}): ${result.stderr}\n${(e as Error).message}`);
   }
@@ -66,7 +66,7 @@ afterAll(async () => {
 });
 
 /** What the report says about one spec, with its checks, for failure messages. */
-function explain(report: Report, doc: string): string {
+function explain(report: TargetReport, doc: string): string {
   const checks = report.checks
     .filter((c) => c.spec.doc === doc)
     .map((c) => `  ${c.kind} ${c.id}: ${c.verdict} (advertised ${c.advertised}, works ${c.works}) ${c.summary}`);

@@ -13,10 +13,10 @@ import path from "node:path";
 import { xml } from "@xmpp/xml";
 import { beforeAll, describe, expect, inject, it } from "vitest";
 import { REL_BOSH, REL_WEBSOCKET, discoverWeb, served, type WebDiscovery } from "../../src/probe/host-meta.js";
-import type { Report } from "../../src/report/types.js";
+import type { TargetReport } from "../../src/report/types.js";
 import { login, type Session } from "../../src/session/login.js";
 import type { TrafficTotals } from "../../src/session/traffic.js";
-import { runCli } from "../cli.js";
+import { runCli, readTargetReport } from "../cli.js";
 import type { ServerInfo } from "../servers/harness.js";
 
 const servers = inject("servers");
@@ -63,7 +63,7 @@ async function discoInfo(s: ServerInfo, session: Session) {
   return result.getChild("query", NS_DISCO_INFO)!;
 }
 
-async function cli(s: ServerInfo, name: string, args: string[]): Promise<Report> {
+async function cli(s: ServerInfo, name: string, args: string[]): Promise<TargetReport> {
   const [alice, bob] = s.accounts;
   const json = path.join(tmp, `${s.kind}-${name}.json`);
   const result = await runCli(
@@ -72,18 +72,18 @@ async function cli(s: ServerInfo, name: string, args: string[]): Promise<Report>
   );
   expect(result.stderr).toBe("");
   expect(result.code).toBe(0);
-  const report: Report = JSON.parse(readFileSync(json, "utf8"));
+  const report: TargetReport = readTargetReport(json);
   expect(report.errors).toEqual([]);
   return report;
 }
 
-function check(report: Report, id: string) {
+function check(report: TargetReport, id: string) {
   const found = report.checks.find((c) => c.id === id);
   expect(found, id).toBeDefined();
   return found!;
 }
 
-function transcriptOf(report: Report, id: string) {
+function transcriptOf(report: TargetReport, id: string) {
   const evidence = check(report, id).evidence.find((e) => e.type === "transcript");
   return evidence?.type === "transcript" ? evidence.entries : [];
 }
@@ -152,7 +152,7 @@ for (const kind of ["prosody", "ejabberd"] as const) {
     }
 
     describe("the web scenarios (built CLI, TCP main session, --url)", () => {
-      let report: Report;
+      let report: TargetReport;
       beforeAll(async () => {
         report = await cli(s, "scenarios", ["--only", "rfc7395.*,xep0206.*,xep0156.*", "--url", s.urls.websocketTls]);
       });
@@ -215,7 +215,7 @@ for (const kind of ["prosody", "ejabberd"] as const) {
     });
 
     describe("--transport: the main session over WebSocket and BOSH", () => {
-      const runs: Partial<Record<"tcp" | "websocket" | "bosh", Report>> = {};
+      const runs: Partial<Record<"tcp" | "websocket" | "bosh", TargetReport>> = {};
       beforeAll(async () => {
         runs.tcp = await cli(s, "adv-tcp", ["--no-scenarios"]);
         runs.websocket = await cli(s, "adv-websocket", ["--no-scenarios", "--transport", "websocket", "--url", s.urls.websocketTls]);
@@ -231,7 +231,7 @@ for (const kind of ["prosody", "ejabberd"] as const) {
           expect(report.probe!.tls).toMatchObject({ protocol: "TLSv1.3", authorized: true });
           expect(report.probe!.jid.startsWith(`${s.accounts[0]!.jid}/`)).toBe(true);
           expect(report.probe!.domain.features.length).toBeGreaterThan(10);
-          const verdicts = (r: Report) => Object.fromEntries(r.checks.map((c) => [c.id, c.verdict]));
+          const verdicts = (r: TargetReport) => Object.fromEntries(r.checks.map((c) => [c.id, c.verdict]));
           const expected = { ...verdicts(tcp), ...WEB_DIFFERENCES[kind] };
           expect(verdicts(report)).toEqual(expected);
           expect(report.checks.every((c) => c.kind === "advertisement")).toBe(true);

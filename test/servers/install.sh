@@ -25,7 +25,9 @@ fi
 # dnsmasq-base: the dnsmasq binary alone, for the DNS tests (test/servers/dns.ts
 # runs its own instance on a loopback port). Unlike the `dnsmasq` package it
 # brings no system service, so nothing is started that would need stopping.
-packages=(prosody prosody-modules lua-unbound lua-sec lua-event lua-dbi-sqlite3 ejabberd erlang-p1-pam openssl ca-certificates dnsmasq-base)
+# chromium: Debian's browser, driven headless by playwright-core to render the
+# HTML report in a test (playwright never downloads a browser of its own here).
+packages=(prosody prosody-modules lua-unbound lua-sec lua-event lua-dbi-sqlite3 ejabberd erlang-p1-pam openssl ca-certificates dnsmasq-base chromium)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

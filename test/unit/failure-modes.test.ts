@@ -65,7 +65,8 @@ describe("a server that misbehaves", () => {
     fake = await startFakeServer(() => {});
     const result = await runCli([...target(fake.port), "--json", "-"], { XEPCHECK_PASSWORD: "pw" });
     expect(result.code).toBe(3);
-    const report = JSON.parse(result.stdout);
+    const report = JSON.parse(result.stdout).targets[0];
+    expect(report.outcome).toBe("login-failed");
     expect(report.errors[0]).toMatchObject({ step: "stream-open", kind: "timeout" });
     expect(report.checks.length).toBeGreaterThan(30);
     expect(report.checks.every((c: { verdict: string }) => c.verdict === "error")).toBe(true);
@@ -106,7 +107,7 @@ describe("the report of a failed run", () => {
     const result = await runCli([...target(fake.port), "--json", "-"], { XEPCHECK_PASSWORD: "S3cr3t-Pa55" });
     const report = JSON.parse(result.stdout);
     expect(reportProblems(report)).toEqual([]);
-    expect(reportProblems({ ...report, reportVersion: 2 })).toEqual(["/reportVersion must be equal to constant"]);
+    expect(reportProblems({ ...report, reportVersion: 1 })).toEqual(["/reportVersion must be equal to constant"]);
     expect(result.stdout + result.stderr).not.toContain("S3cr3t-Pa55");
   });
 });

@@ -14,7 +14,7 @@ import { applyGates, GateInputError, prepareGates } from "../../src/gates/cli.js
 import { diffReports, formatDiff, readReportFile, ReportFileError } from "../../src/gates/diff.js";
 import { evaluateRequireGate, formatGateResults, GateUsageError, parseRequireGate } from "../../src/gates/require.js";
 import { reportProblems } from "../../src/report/schema.js";
-import type { Report } from "../../src/report/types.js";
+import type { Report, TargetReport } from "../../src/report/types.js";
 import { scoreSuite } from "../../src/scoring/score.js";
 import { loadSuite } from "../../src/scoring/suite.js";
 import { runCli } from "../cli.js";
@@ -23,11 +23,16 @@ const FIXTURE = new URL("../fixtures/report-gates-prosody.json", import.meta.url
 const base: Report = JSON.parse(readFileSync(FIXTURE, "utf8"));
 const tmp = mkdtempSync(path.join(os.tmpdir(), "xepcheck-gates-"));
 
+/** The report's one target. */
+const t0 = (r: Report): TargetReport => r.targets[0]!;
+const TARGET = "prosody.test";
+
 /** The report with some verdicts changed and its suites re-scored, as the runner would. */
 function withVerdicts(report: Report, verdicts: Record<string, Verdict>): Report {
   const copy: Report = structuredClone(report);
-  for (const c of copy.checks) if (verdicts[c.id]) c.verdict = verdicts[c.id]!;
-  copy.suites = copy.settings.suites.map((id) => scoreSuite(loadSuite(id), copy.checks));
+  const t = t0(copy);
+  for (const c of t.checks) if (verdicts[c.id]) c.verdict = verdicts[c.id]!;
+  t.suites = t.settings.suites.map((id) => scoreSuite(loadSuite(id), t.checks));
   return copy;
 }
 
@@ -43,11 +48,11 @@ function write(name: string, data: unknown): string {
 describe("the fixture", () => {
   it("is a valid report with two failures and cs2023 undetermined", () => {
     expect(reportProblems(base)).toEqual([]);
-    expect(base.checks.filter((c) => c.verdict === "fail").map((c) => c.id).sort()).toEqual([
+    expect(t0(base).checks.filter((c) => c.verdict === "fail").map((c) => c.id).sort()).toEqual([
       "xep0359.forged-stanza-id-removed",
       "xep0386.inline-csi",
     ]);
-    expect(base.suites[0]!.results.find((r) => r.category === "im" && r.level === "advanced")!.status).toBe("undetermined");
+    expect(t0(base).suites[0]!.results.find((r) => r.category === "im" && r.level === "advanced")!.status).toBe("undetermined");
   });
 });
 
@@ -88,7 +93,7 @@ describe("--require gates", () => {
   });
 
   it("is not met when a requirement is undetermined, and names it", () => {
-    const result = evaluateRequireGate(base, parseRequireGate("cs2023:im:advanced", loadSuite));
+    const result = evaluateRequireGate(t0(base), parseRequireGate("cs2023:im:advanced", loadSuite));
     expect(result.met).toBe(false);
     expect(result.status).toBe("undetermined");
     expect(result.failing).toEqual([]);
@@ -97,7 +102,7 @@ describe("--require gates", () => {
   });
 
   it("is not met when the report did not score the suite", () => {
-    const report = { ...base, suites: [] };
+    const report = { ...t0(base), suites: [] };
     const result = evaluateRequireGate(report, parseRequireGate("cs2023:im:core", loadSuite));
     expect(result).toMatchObject({ met: false, status: "not-scored" });
     expect(formatGateResults([result])).toContain("NOT MET: the report has no score for suite cs2023");
@@ -116,13 +121,13 @@ describe("--require gates", () => {
       "inline",
     );
     const gate = parseRequireGate("cs2023:im:advanced", loadSuite);
-    const result = evaluateRequireGate(base, gate, baseline);
+    const result = evaluateRequireGate(t0(base), gate, baseline);
     expect(result.met).toBe(true);
     expect(result.undetermined.every((u) => u.accepted)).toBe(true);
     expect(formatGateResults([result])).toContain("met (2 requirement(s) not met but accepted by the baseline)");
     // Only the listed verdict is accepted: a direct TLS failure is not.
     const failing = withVerdicts(base, { "xep0368.direct-tls": "fail" });
-    expect(evaluateRequireGate(failing, gate, baseline).met).toBe(false);
+    expect(evaluateRequireGate(t0(failing), gate, baseline).met).toBe(false);
   });
 });
 
@@ -168,7 +173,7 @@ describe("--baseline", () => {
     );
     const result = evaluateBaseline(base, baseline);
     expect(result.ok).toBe(true);
-    expect(result.fixed).toEqual([{ entry: baseline.entries[2], now: [{ id: "xep0280.copies", verdict: "pass" }] }]);
+    expect(result.fixed).toEqual([{ entry: baseline.entries[2], now: [{ target: TARGET, id: "xep0280.copies", verdict: "pass" }] }]);
     expect(result.notRun.map((e) => e.check)).toEqual(["xep9999.*"]);
     const text = applyGates(base, { require: [], baseline }).text;
     expect(text).toContain("fixed: xep0280.copies now xep0280.copies pass: remove it from the baseline");
@@ -208,13 +213,13 @@ describe("diff", () => {
   it("lists regressions of checks, specs and suite levels", () => {
     const compliant = withVerdicts(base, UNDECIDED);
     const worse = withVerdicts(base, { ...UNDECIDED, "xep0280.copies": "fail", "xep0199.server-ping": "na" });
-    worse.specs["XEP-0280"] = { ...worse.specs["XEP-0280"]!, verdict: "fail" };
+    t0(worse).specs["XEP-0280"] = { ...t0(worse).specs["XEP-0280"]!, verdict: "fail" };
     const d = diffReports(compliant, worse);
     expect(d.regressions).toEqual(
       expect.arrayContaining([
-        { kind: "check", id: "xep0280.copies", old: "pass", new: "fail" },
-        { kind: "spec", id: "XEP-0280", old: "pass", new: "fail" },
-        { kind: "suite", id: "cs2023:im:core", old: "compliant", new: "not-compliant" },
+        { target: TARGET, kind: "check", id: "xep0280.copies", old: "pass", new: "fail" },
+        { target: TARGET, kind: "spec", id: "XEP-0280", old: "pass", new: "fail" },
+        { target: TARGET, kind: "suite", id: "cs2023:im:core", old: "compliant", new: "not-compliant" },
       ]),
     );
     expect(d.improvements).toEqual([]);
@@ -223,16 +228,16 @@ describe("diff", () => {
 
   it("lists improvements, and checks only in one report", () => {
     const old = withVerdicts(base, {});
-    old.checks = old.checks.filter((c) => c.id !== "xep0199.server-ping");
+    t0(old).checks = t0(old).checks.filter((c) => c.id !== "xep0199.server-ping");
     const better = withVerdicts(base, { "xep0386.inline-csi": "pass", ...UNDECIDED });
-    better.checks = better.checks.filter((c) => c.id !== "xep0092.version");
+    t0(better).checks = t0(better).checks.filter((c) => c.id !== "xep0092.version");
     const d = diffReports(old, better);
     expect(d.regressions).toEqual([]);
     expect(d.improvements).toEqual(
       expect.arrayContaining([
-        { kind: "check", id: "xep0386.inline-csi", old: "fail", new: "pass" },
-        { kind: "check", id: "xep0368.direct-tls", old: "skip", new: "pass" },
-        { kind: "suite", id: "cs2023:im:advanced", old: "undetermined", new: "compliant" },
+        { target: TARGET, kind: "check", id: "xep0386.inline-csi", old: "fail", new: "pass" },
+        { target: TARGET, kind: "check", id: "xep0368.direct-tls", old: "skip", new: "pass" },
+        { target: TARGET, kind: "suite", id: "cs2023:im:advanced", old: "undetermined", new: "compliant" },
       ]),
     );
     expect(d.added.map((a) => a.id)).toEqual(["xep0199.server-ping"]);
@@ -254,7 +259,7 @@ describe("diff", () => {
     expect(() => readReportFile(path.join(tmp, "nope.json"))).toThrow(ReportFileError);
     expect(() => readReportFile(write("text.json", "not json"))).toThrow(/is not valid JSON/);
     expect(() => readReportFile(write("other.json", { accept: [] }))).toThrow(/is not a valid xepcheck report: .*reportVersion/);
-    expect(readReportFile(FIXTURE).target.domain).toBe("prosody.test");
+    expect(t0(readReportFile(FIXTURE)).target.domain).toBe("prosody.test");
   });
 });
 
@@ -282,7 +287,7 @@ describe("the CLI (built)", () => {
 
     const json = await runCli(["diff", FIXTURE, worse, "--json", "-"]);
     expect(json.code).toBe(1);
-    expect(JSON.parse(json.stdout).regressions).toContainEqual({ kind: "check", id: "xep0280.copies", old: "pass", new: "fail" });
+    expect(JSON.parse(json.stdout).regressions).toContainEqual({ target: TARGET, kind: "check", id: "xep0280.copies", old: "pass", new: "fail" });
 
     const missing = await runCli(["diff", FIXTURE, path.join(tmp, "missing.json")]);
     expect(missing.code).toBe(2);
@@ -294,7 +299,7 @@ describe("the CLI (built)", () => {
 
     const usage = await runCli(["diff", FIXTURE]);
     expect(usage.code).toBe(2);
-  });
+  }, 60_000);
 
   it("xepcheck run rejects a bad --require or --baseline before connecting (exit 2)", async () => {
     const env = { XEPCHECK_PASSWORD: "unused" };

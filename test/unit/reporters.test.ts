@@ -10,7 +10,7 @@ import { categoryStandings, renderBadges, renderBadgeSheet } from "../../src/rep
 import { renderJunit } from "../../src/report/junit.js";
 import { renderMarkdown } from "../../src/report/markdown.js";
 import { reportProblems } from "../../src/report/schema.js";
-import type { CheckResult, Report } from "../../src/report/types.js";
+import type { CheckResult, Report, TargetReport } from "../../src/report/types.js";
 import type { CategoryLevelScore } from "../../src/scoring/score.js";
 
 /** A real Prosody 13 run (trimmed: a few specs, transcripts cut to 4 entries). */
@@ -18,7 +18,8 @@ const FIXTURE = new URL("../fixtures/report-prosody.json", import.meta.url).path
 const fixture = (): Report => JSON.parse(readFileSync(FIXTURE, "utf8")) as Report;
 
 const children = (el: Element, name: string) => el.getChildElements().filter((c) => c.name === name);
-const check = (r: Report, id: string) => r.checks.find((c) => c.id === id)!;
+const T = (r: Report): TargetReport => r.targets[0]!;
+const check = (r: Report, id: string) => T(r).checks.find((c) => c.id === id)!;
 
 /** The fixture with some verdicts changed, to cover every verdict. */
 function varied(): Report {
@@ -38,7 +39,7 @@ describe("fixture", () => {
   it("is a valid report holding fail, na, skip and pass verdicts and no password", () => {
     const r = fixture();
     expect(reportProblems(r)).toEqual([]);
-    const verdicts = new Set(r.checks.map((c) => c.verdict));
+    const verdicts = new Set(T(r).checks.map((c) => c.verdict));
     for (const v of ["pass", "fail", "na", "skip"]) expect(verdicts.has(v as CheckResult["verdict"]), v).toBe(true);
     expect(readFileSync(FIXTURE, "utf8")).not.toMatch(/password"\s*:/i);
   });
@@ -51,14 +52,14 @@ describe("JUnit XML", () => {
 
   it("has a testsuite per spec and a testcase per check, named as CI shows them", () => {
     expect(root.name).toBe("testsuites");
-    const docs = [...new Set(report.checks.map((c) => c.spec.doc))];
+    const docs = [...new Set(T(report).checks.map((c) => c.spec.doc))];
     expect(suites.map((s) => s.attrs.name).sort()).toEqual([...docs].sort());
     const cases = suites.flatMap((s) => children(s, "testcase"));
-    expect(cases).toHaveLength(report.checks.length);
+    expect(cases).toHaveLength(T(report).checks.length);
     for (const s of suites) {
       for (const tc of children(s, "testcase")) {
         expect(tc.attrs.classname).toBe(s.attrs.name);
-        const c = report.checks.find((x) => tc.attrs.name === `${x.id}: ${x.title}`);
+        const c = T(report).checks.find((x) => tc.attrs.name === `${x.id}: ${x.title}`);
         expect(c, tc.attrs.name).toBeDefined();
         expect(c!.spec.doc).toBe(s.attrs.name);
       }
@@ -95,10 +96,10 @@ describe("JUnit XML", () => {
       };
     }
     expect(totals).toEqual({
-      tests: report.checks.length,
-      failures: report.checks.filter((c) => c.verdict === "fail").length,
-      errors: report.checks.filter((c) => c.verdict === "error").length,
-      skipped: report.checks.filter((c) => c.verdict === "skip" || c.verdict === "na").length,
+      tests: T(report).checks.length,
+      failures: T(report).checks.filter((c) => c.verdict === "fail").length,
+      errors: T(report).checks.filter((c) => c.verdict === "error").length,
+      skipped: T(report).checks.filter((c) => c.verdict === "skip" || c.verdict === "na").length,
     });
     expect(totals.failures).toBe(2);
     expect(totals.errors).toBe(1);
@@ -134,8 +135,8 @@ describe("JUnit XML", () => {
 
   it("error → <error>; skip and na → <skipped message>; warn → passed with a verdict property", () => {
     expect(testcase("xep0280.copies").getChild("error")!.attrs.message).toBe("timed out after 10 s waiting for the carbon");
-    const na = report.checks.find((c) => c.verdict === "na")!;
-    const skip = report.checks.find((c) => c.verdict === "skip")!;
+    const na = T(report).checks.find((c) => c.verdict === "na")!;
+    const skip = T(report).checks.find((c) => c.verdict === "skip")!;
     expect(testcase(na.id).getChild("skipped")!.attrs.message).toContain(na.summary.replace(/^not offered: /, ""));
     expect(testcase(skip.id).getChild("skipped")!.attrs.message).toBe(skip.summary);
     const warn = testcase("xep0030.server-info");
@@ -151,7 +152,7 @@ describe("JUnit XML", () => {
     const p = Object.fromEntries(s.getChild("properties")!.getChildren("property").map((x) => [x.attrs.name, x.attrs.value]));
     expect(p.spec).toBe("XEP-0313");
     expect(p.level).toContain("MUST");
-    expect(p.verdict).toBe(report.specs["XEP-0313"]!.verdict);
+    expect(p.verdict).toBe(T(report).specs["XEP-0313"]!.verdict);
   });
 
   it("escapes markup, quotes and characters XML cannot carry", () => {
@@ -169,9 +170,9 @@ describe("JUnit XML", () => {
 
   it("reports a run that could not log in as an error testcase", () => {
     const r = fixture();
-    r.checks = [];
-    r.specs = {};
-    r.errors = [{ step: "sasl", kind: "auth", message: "not-authorized: <bad> password", condition: "not-authorized" }];
+    T(r).checks = [];
+    T(r).specs = {};
+    T(r).errors = [{ step: "sasl", kind: "auth", message: "not-authorized: <bad> password", condition: "not-authorized" }];
     const el = parse(renderJunit(r));
     expect(el.attrs).toMatchObject({ tests: "1", errors: "1", failures: "0" });
     const tc = children(children(el, "testsuite")[0]!, "testcase")[0]!;
@@ -181,7 +182,7 @@ describe("JUnit XML", () => {
 
 /** Sets a suite's cells: category → [core status, advanced status]. */
 function withCells(r: Report, cells: Record<string, [CategoryLevelScore["status"], CategoryLevelScore["status"]]>): Report {
-  for (const res of r.suites[0]!.results) {
+  for (const res of T(r).suites[0]!.results) {
     const s = cells[res.category];
     if (!s) continue;
     res.status = res.level === "core" ? s[0] : s[1];
@@ -200,8 +201,8 @@ describe("Markdown summary", () => {
     expect(md).toContain("| IM | ✅ compliant | ❌ not compliant |");
     expect(md).toContain("| Core | ❔ undetermined | ❔ undetermined |");
     expect(md).toContain("`im.something.xep0000`");
-    const n = (v: string) => r.checks.filter((c) => c.verdict === v).length;
-    expect(md).toContain(`**${r.checks.length} checks:** ${n("pass")} pass · 1 warn · 2 fail · ${n("na")} na · ${n("skip")} skip · 1 error`);
+    const n = (v: string) => T(r).checks.filter((c) => c.verdict === v).length;
+    expect(md).toContain(`**${T(r).checks.length} checks:** ${n("pass")} pass · 1 warn · 2 fail · ${n("na")} na · ${n("skip")} skip · 1 error`);
     const failed = check(r, "xep0359.forged-stanza-id-removed");
     const section = md.slice(md.indexOf("### Failing checks"));
     expect(section).toContain("`xep0359.forged-stanza-id-removed`");
@@ -215,21 +216,21 @@ describe("Markdown summary", () => {
 
   it("after a failed login, names the problem first and lists the not-run checks once", () => {
     const r = fixture();
-    for (const c of r.checks) {
+    for (const c of T(r).checks) {
       c.verdict = "error";
       c.summary = "not run: cannot connect to 127.0.0.1:5222";
     }
-    r.errors = [{ step: "tcp-connect", kind: "network", message: "cannot connect to 127.0.0.1:5222" }];
+    T(r).errors = [{ step: "tcp-connect", kind: "network", message: "cannot connect to 127.0.0.1:5222" }];
     const md = renderMarkdown(r);
     expect(md.indexOf("### Problems of the run")).toBeGreaterThan(0);
     expect(md.indexOf("### Problems of the run")).toBeLessThan(md.indexOf("### Failing checks"));
-    expect(md).toContain(`#### 💥 error: ${r.checks.length} checks — not run: cannot connect to 127.0.0.1:5222`);
+    expect(md).toContain(`#### 💥 error: ${T(r).checks.length} checks — not run: cannot connect to 127.0.0.1:5222`);
     expect(md.match(/^#### /gm)).toHaveLength(1);
   });
 
   it("keeps table rows intact and markup inert when texts contain | and <", () => {
     const r = fixture();
-    r.target.software = { name: "Evil | <script>alert(1)</script>", version: "1" };
+    T(r).target.software = { name: "Evil | <script>alert(1)</script>", version: "1" };
     const md = renderMarkdown(r);
     expect(md).not.toContain("<script>");
     expect(md).toContain("Evil \\| &lt;script&gt;");
@@ -247,13 +248,13 @@ describe("SVG badges", () => {
       web: ["not-compliant", "not-compliant"],
       mobile: ["undetermined", "not-compliant"],
     });
-    const byCategory = Object.fromEntries(categoryStandings(r.suites[0]!).map((s) => [s.category, s]));
+    const byCategory = Object.fromEntries(categoryStandings(T(r).suites[0]!).map((s) => [s.category, s]));
     expect(byCategory.core).toMatchObject({ level: "advanced", status: "compliant" });
     expect(byCategory.im).toMatchObject({ level: "core", status: "compliant" });
     expect(byCategory.web).toMatchObject({ status: "not-compliant" });
     expect(byCategory.web!.level).toBeUndefined();
     expect(byCategory.mobile).toMatchObject({ status: "undetermined" });
-    const badges = Object.fromEntries(renderBadges(r).map((b) => [b.category, b]));
+    const badges = Object.fromEntries(renderBadges(T(r)).map((b) => [b.category, b]));
     expect([badges.core!.label, badges.core!.message]).toEqual(["XMPP CS2023 · Core", "Advanced"]);
     expect([badges.im!.label, badges.im!.message]).toEqual(["XMPP CS2023 · IM", "Core"]);
     expect(badges.web!.message).toBe("not compliant");
@@ -264,8 +265,8 @@ describe("SVG badges", () => {
 
   it("is valid, self-contained SVG with the text escaped", () => {
     const r = withCells(fixture(), { im: ["compliant", "compliant"] });
-    r.target.domain = `a<b>&"c".example`;
-    for (const svg of [...renderBadges(r).map((b) => b.svg), renderBadgeSheet(r)]) {
+    T(r).target.domain = `a<b>&"c".example`;
+    for (const svg of [...renderBadges(T(r)).map((b) => b.svg), renderBadgeSheet(T(r))]) {
       const el = parse(svg);
       expect(el.name).toBe("svg");
       expect(el.attrs.xmlns).toBe("http://www.w3.org/2000/svg");
@@ -273,7 +274,7 @@ describe("SVG badges", () => {
       expect(el.getChildText("title")).toContain(`a<b>&"c".example`);
       expect(svg).not.toMatch(/href|url\(|@import|<script|<image|<foreignObject/i);
     }
-    const im = parse(renderBadges(r).find((b) => b.category === "im")!.svg);
+    const im = parse(renderBadges(T(r)).find((b) => b.category === "im")!.svg);
     const texts: string[] = [];
     const walk = (e: Element) => {
       if (e.name === "text") texts.push(e.text());
@@ -281,7 +282,7 @@ describe("SVG badges", () => {
     };
     walk(im);
     expect(texts).toEqual(["XMPP CS2023 · IM", "Advanced"]);
-    const sheet = parse(renderBadgeSheet(r));
+    const sheet = parse(renderBadgeSheet(T(r)));
     expect(sheet.getChildElements().filter((e) => e.name === "g")).toHaveLength(5);
   });
 
@@ -291,7 +292,7 @@ describe("SVG badges", () => {
       ["core", "web", "im", "mobile", "av"].map((c) => `out/b-${c}.svg`),
     );
     expect(badgeFiles(r, "badge.svg")).toHaveLength(1);
-    r.suites.push({ ...r.suites[0]!, suite: "other" });
+    T(r).suites.push({ ...T(r).suites[0]!, suite: "other" });
     expect(() => badgeFiles(r, "b-{category}.svg")).toThrow(/\{suite\}/);
   });
 });
@@ -311,14 +312,14 @@ describe("xepcheck report", () => {
 
   it("rejects a newer or invalid report as a usage error naming the problem", async () => {
     const newer = path.join(dir, "newer.json");
-    writeFileSync(newer, JSON.stringify({ ...fixture(), reportVersion: 2 }));
-    expect(() => readReportFile(newer)).toThrow(/version 2 report, newer than this xepcheck understands/);
-    const broken = fixture() as unknown as { checks: { verdict: string }[] };
-    broken.checks[0]!.verdict = "maybe";
+    writeFileSync(newer, JSON.stringify({ ...fixture(), reportVersion: 3 }));
+    expect(() => readReportFile(newer)).toThrow(/version 3 report, newer than this xepcheck understands/);
+    const broken = fixture() as unknown as { targets: { checks: { verdict: string }[] }[] };
+    broken.targets[0]!.checks[0]!.verdict = "maybe";
     const invalid = path.join(dir, "invalid.json");
     writeFileSync(invalid, JSON.stringify(broken));
     expect(() => readReportFile(invalid)).toThrow(ReportFileError);
-    expect(() => readReportFile(invalid)).toThrow(/\/checks\/0\/verdict/);
+    expect(() => readReportFile(invalid)).toThrow(/\/targets\/0\/checks\/0\/verdict/);
     const out = path.join(dir, "never.xml");
     expect(await main(["node", "xepcheck", "report", newer, "--junit", out])).toBe(2);
     expect(await main(["node", "xepcheck", "report", invalid, "--junit", out])).toBe(2);
