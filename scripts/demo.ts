@@ -13,14 +13,23 @@ const cli = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "src",
 const server = await startServer(kind);
 let code = 1;
 try {
-  const account = server.accounts[0]!;
-  const args = ["run", account.jid, "--host", server.host, "--port", String(server.ports.c2s), "--ca", server.caFile, "--json", "demo-report.json"];
-  process.stdout.write(`\n$ XEPCHECK_PASSWORD=… xepcheck ${args.join(" ")}\n\n`);
+  const [account, peer] = server.accounts;
+  // Everything the server offers gets tested: a second account for two-user scenarios,
+  // the direct TLS port, and the external component it accepts (XEP-0114).
+  const args = [
+    "run", account!.jid, "--peer", peer!.jid,
+    "--host", server.host, "--port", String(server.ports.c2s), "--ca", server.caFile,
+    "--direct-tls-port", String(server.ports.directTls),
+    "--component", `${server.component.domain}:${server.ports.component}`,
+    "--json", "demo-report.json", "--html", "demo-report.html",
+  ];
+  process.stdout.write(`\n$ XEPCHECK_PASSWORD=… XEPCHECK_PEER_PASSWORD=… XEPCHECK_COMPONENT_SECRET=… xepcheck ${args.join(" ")}\n\n`);
   code = await new Promise<number>((resolve) => {
-    const child = spawn(process.execPath, [cli, ...args], { stdio: "inherit", env: { ...process.env, XEPCHECK_PASSWORD: account.password } });
+    const env = { ...process.env, XEPCHECK_PASSWORD: account!.password, XEPCHECK_PEER_PASSWORD: peer!.password, XEPCHECK_COMPONENT_SECRET: server.component.secret };
+    const child = spawn(process.execPath, [cli, ...args], { stdio: "inherit", env });
     child.on("close", (c) => resolve(c ?? 1));
   });
-  process.stdout.write(`\nThe JSON report is in demo-report.json.\n`);
+  process.stdout.write(`\nThe reports are in demo-report.json and demo-report.html (open it in a browser).\n`);
 } finally {
   await server.stop();
 }

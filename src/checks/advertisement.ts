@@ -15,6 +15,8 @@ export interface Found {
   looked: string;
   foundAt: string[];
   searched: string[];
+  /** Places searched that did not answer (timeout, lost connection): nothing is known of them. */
+  unanswered?: string[];
 }
 
 function hasIdentity(info: DiscoInfo, identity?: Partial<Identity>): boolean {
@@ -41,10 +43,12 @@ export function findDiscoFeature(
       }
     }
   }
+  const unanswered = places.filter((p) => p.info.errorKind === "no-answer").map((p) => `${p.label} (${p.info.error})`);
   return {
     looked: feature,
     foundAt: places.filter((p) => p.info.features.includes(feature)).map((p) => p.label),
     searched: places.map((p) => p.label + (p.info.error ? ` (error: ${p.info.error})` : "")),
+    ...(unanswered.length ? { unanswered } : {}),
   };
 }
 
@@ -86,10 +90,24 @@ export function advertisementEvidence({ looked, foundAt, searched }: Found): Evi
   return { type: "advertisement", looked, foundAt, searched };
 }
 
-/** pass when advertised, na ("not offered") when not: what an advertisement check concludes. */
+/**
+ * pass when advertised, na ("not offered") when not: what an advertisement
+ * check concludes. Not found while a place searched did not answer is
+ * "could not tell" (error), never "not offered".
+ */
 export function advertisedOutcome(what: string, ...found: Found[]): CheckOutcome {
   const yes = found.some((f) => f.foundAt.length > 0);
   const where = found.flatMap((f) => f.foundAt);
+  const unanswered = found.flatMap((f) => f.unanswered ?? []);
+  if (!yes && unanswered.length) {
+    return {
+      verdict: "error",
+      advertised: null,
+      works: null,
+      summary: `could not tell whether ${what} is advertised: no answer from ${unanswered.join("; ")}`,
+      evidence: found.map(advertisementEvidence),
+    };
+  }
   return {
     verdict: yes ? "pass" : "na",
     advertised: yes,
@@ -118,21 +136,10 @@ export function discoAdvertised(
 export function mucRoomFeatureOutcome(ctx: CheckContext, what: string, feature: string): CheckOutcome {
   const muc = { category: "conference", type: "text" };
   const outcome = advertisedOutcome(what, findDiscoFeature(ctx, feature, ["components"], muc));
-  if (outcome.advertised || componentsWith(ctx, muc).length === 0) return outcome;
+  if (outcome.advertised || outcome.verdict === "error" || componentsWith(ctx, muc).length === 0) return outcome;
   return {
     ...outcome,
     verdict: "skip",
     summary: `not determined yet: the MUC service does not advertise ${feature}; the spec puts it on rooms, and this version creates no room to ask`,
-  };
-}
-
-/** For specs no advertisement can show: an honest "not determined yet", never a made-up pass. */
-export function notDeterminedYet(reason: string): CheckOutcome {
-  return {
-    verdict: "skip",
-    advertised: null,
-    works: null,
-    summary: `not determined yet: ${reason}`,
-    evidence: [{ type: "note", text: reason }],
   };
 }

@@ -14,7 +14,14 @@ export function pepIdentity(ctx: CheckContext): Found {
     looked: "identity pubsub/pep",
     foundAt: has ? [`disco#info of ${account.jid}`] : [],
     searched: [`disco#info of ${account.jid}${account.error ? ` (error: ${account.error})` : ""}`],
+    ...unanswered(ctx),
   };
+}
+
+/** The account's disco#info, when it got no answer: nothing is known of what it lists. */
+function unanswered(ctx: CheckContext): Pick<Found, "unanswered"> {
+  const { account } = ctx.probe;
+  return account.errorKind === "no-answer" ? { unanswered: [`disco#info of ${account.jid} (${account.error})`] } : {};
 }
 
 /** A pubsub#… feature on the account, e.g. pepFeature(ctx, "publish-options"). */
@@ -25,6 +32,7 @@ export function pepFeature(ctx: CheckContext, name: string): Found {
     looked: feature,
     foundAt: account.features.includes(feature) ? [`disco#info of ${account.jid}`] : [],
     searched: [`disco#info of ${account.jid}`],
+    ...unanswered(ctx),
   };
 }
 

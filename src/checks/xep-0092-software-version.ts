@@ -19,20 +19,23 @@ export default [
     needs: ["account"],
     run: (ctx) => {
       const found = findDiscoFeature(ctx, NS_VERSION, ["domain"]);
-      const advertised = found.foundAt.length > 0;
+      // A disco#info that got no answer says nothing either way.
+      const advertised = found.foundAt.length > 0 ? true : found.unanswered ? null : false;
       const { software } = ctx.probe;
       const works = Boolean(software.name);
-      const verdict: Verdict = works ? (advertised ? "pass" : "warn") : advertised ? "fail" : "na";
+      const verdict: Verdict = works ? (advertised === false ? "warn" : "pass") : advertised === null ? "error" : advertised ? "fail" : "na";
       const said = works ? `${software.name} ${software.version ?? ""}`.trim() : `no answer (${software.error ?? "empty"})`;
       return {
         verdict,
         advertised,
         works,
         summary: works
-          ? `${said}${advertised ? "" : ", though jabber:iq:version is not advertised"}`
-          : advertised
-            ? `jabber:iq:version is advertised but the query failed: ${software.error ?? "no name in the answer"}`
-            : "software version is neither advertised nor answered",
+          ? `${said}${advertised === false ? ", though jabber:iq:version is not advertised" : ""}`
+          : advertised === null
+            ? `could not tell: disco#info of ${ctx.domain} got no answer, and the query failed: ${software.error ?? "no name in the answer"}`
+            : advertised
+              ? `jabber:iq:version is advertised but the query failed: ${software.error ?? "no name in the answer"}`
+              : "software version is neither advertised nor answered",
         evidence: [
           advertisementEvidence(found),
           { type: "table", columns: ["name", "version", "os"], rows: [[software.name ?? "", software.version ?? "", software.os ?? ""]] },

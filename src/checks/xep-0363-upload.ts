@@ -47,8 +47,11 @@ function uploadAdvertised(ctx: CheckContext): boolean {
 /** The service to use, or a failure (verdict "not offered" when nothing advertises upload). */
 function pickService(s: Scenario): DiscoInfo {
   const service = uploadServices(s.ctx)[0];
-  if (!service) s.fail(`an entity advertising ${NS_UPLOAD} (the domain or one of its disco#items)`, "none found");
-  return service;
+  if (service) return service;
+  const unanswered = findDiscoFeature(s.ctx, NS_UPLOAD, ["domain", "components"]).unanswered;
+  // A silent disco#info may hide the service: that is "could not tell", not "not offered".
+  if (unanswered) throw new SessionError("timeout", "wait", `no upload service found, and no answer from ${unanswered.join("; ")}`);
+  return s.fail(`an entity advertising ${NS_UPLOAD} (the domain or one of its disco#items)`, "none found");
 }
 
 /** §4: the only headers a slot may ask for; others MUST be ignored. */

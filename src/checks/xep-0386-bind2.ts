@@ -6,6 +6,7 @@
  * answers disco#info, acknowledges stanzas (XEP-0198), receives carbons
  * (XEP-0280), starts inactive (XEP-0352).
  */
+import { redactedXml } from "../session/transcript.js";
 import { xml, type Element } from "@xmpp/xml";
 import { ScenarioFailure } from "../scenario/outcome.js";
 import type { Scenario } from "../scenario/scenario.js";
@@ -52,13 +53,13 @@ async function bind2(s: Scenario, label: string, extra: { sm?: { resume?: boolea
   }
   const login = await sasl2Login(s, label, { userAgent: newUserAgent(), bind: { tag: "xepcheck", ...extra } });
   const { outcome } = login;
-  s.ensure(outcome.bound, "a <bound xmlns='urn:xmpp:bind:0'/> in <success/>", outcome.success.toString());
+  s.ensure(outcome.bound, "a <bound xmlns='urn:xmpp:bind:0'/> in <success/>", redactedXml(outcome.success));
   const jid = outcome.authorizationIdentifier ?? "";
   const bare = s.bareJid("account");
   s.ensure(
     jid.toLowerCase().startsWith(`${bare.toLowerCase()}/`) && jid.length > bare.length + 1,
     `<authorization-identifier/> with the full JID ${bare}/<resource>`,
-    outcome.success.toString(),
+    redactedXml(outcome.success),
   );
   return login;
 }
@@ -125,7 +126,7 @@ export default [
     run: async (s) => {
       const { stream, outcome } = await bind2(s, "alice (Bind 2 + SM)", { sm: { resume: true } });
       const result = outcome.smEnable;
-      s.ensure(result, `<enabled xmlns='${NS_SM}'/> (or <failed/>) inside <bound/>`, outcome.success.toString());
+      s.ensure(result, `<enabled xmlns='${NS_SM}'/> (or <failed/>) inside <bound/>`, redactedXml(outcome.success));
       s.ensure(result!.is("enabled"), `<enabled xmlns='${NS_SM}'/>: Stream Management on`, result!.toString());
       const sm = adoptInlineSm(stream, result!);
       // An <a h/> after our own <close/> is irrelevant; end cleanly with a last ack.

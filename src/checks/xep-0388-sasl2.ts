@@ -7,6 +7,7 @@
  * offer SASL2 and FAST only then), and record every exchange in the
  * scenario's transcript, where SASL payloads and tokens are redacted.
  */
+import { redactedXml } from "../session/transcript.js";
 import { xml } from "@xmpp/xml";
 import parse from "@xmpp/xml/lib/parse.js";
 import { withBody } from "../scenario/actor.js";
@@ -105,7 +106,7 @@ export async function sasl2Login(s: Scenario, label: string, request: ScenarioSa
   try {
     login = await loginSasl2({ ...connectOptions(s, label), credentials, userAgent: request.userAgent ?? newUserAgent(), ...rest });
   } catch (err) {
-    if (err instanceof Sasl2Failure) throw new ScenarioFailure(`SASL2 <success/> for ${label}`, err.element.toString());
+    if (err instanceof Sasl2Failure) throw new ScenarioFailure(`SASL2 <success/> for ${label}`, redactedXml(err.element));
     throw err;
   }
   s.cleanup(`close ${label}`, () => login.stream.close());
@@ -177,7 +178,7 @@ export default [
       const started = stream.meter.roundTrips;
       const outcome = await authenticateSasl2(stream, { username: creds.username, password: creds.password, userAgent: newUserAgent() }).catch(
         (err: unknown) => {
-          if (err instanceof Sasl2Failure) s.fail("SASL2 <success/>", err.element.toString());
+          if (err instanceof Sasl2Failure) s.fail("SASL2 <success/>", redactedXml(err.element));
           throw err;
         },
       );
@@ -185,10 +186,10 @@ export default [
       s.ensure(
         sameJid(outcome.authorizationIdentifier, bare),
         `<authorization-identifier>${bare}</authorization-identifier> (no resource bound yet)`,
-        outcome.success.toString(),
+        redactedXml(outcome.success),
       );
       const scram = scramVariant(outcome.mechanism);
-      if (scram) s.ensure(outcome.serverVerified, "the SCRAM server signature in <additional-data/>", outcome.success.toString());
+      if (scram) s.ensure(outcome.serverVerified, "the SCRAM server signature in <additional-data/>", redactedXml(outcome.success));
       s.ensure(outcome.features, "<stream:features/> right after <success/>, without a stream restart (§2.6.1)", "no features");
       if (outcome.features?.getChild("authentication", NS_SASL2)) {
         s.note("the authenticated stream offers SASL2 <authentication/> again, though a further <authenticate/> must be a stream error (§4.8)");
@@ -216,7 +217,7 @@ export default [
       const wrong = `${creds.password}-not-${s.token()}`;
       // One deliberately failed login: the only one xepcheck makes with the account.
       const failure = await authenticateSasl2(stream, { username: creds.username, password: wrong, userAgent: newUserAgent() }).then(
-        (outcome) => s.fail("<failure/> for a wrong password", outcome.success.toString()),
+        (outcome) => s.fail("<failure/> for a wrong password", redactedXml(outcome.success)),
         (err: unknown) => {
           if (err instanceof Sasl2Failure) return err.element;
           throw err;
@@ -226,7 +227,7 @@ export default [
       s.ensure(
         condition,
         `a SASL error condition of RFC 6120 §6.5 (<not-authorized xmlns='${NS_SASL}'/>, …) in <failure/>`,
-        failure.toString(),
+        redactedXml(failure),
       );
       // §2.6: a failed attempt leaves the stream as it was; the right password works on it.
       const retry = await authenticateSasl2(stream, { username: creds.username, password: creds.password, userAgent: newUserAgent() }).then(
@@ -267,10 +268,10 @@ export default [
         channelBinding: type,
         userAgent: newUserAgent(),
       }).catch((err: unknown) => {
-        if (err instanceof Sasl2Failure) s.fail(`SASL2 <success/> for ${plus} with ${type}`, err.element.toString());
+        if (err instanceof Sasl2Failure) s.fail(`SASL2 <success/> for ${plus} with ${type}`, redactedXml(err.element));
         throw err;
       });
-      s.ensure(outcome.serverVerified, "the SCRAM server signature (over the channel binding) in <additional-data/>", outcome.success.toString());
+      s.ensure(outcome.serverVerified, "the SCRAM server signature (over the channel binding) in <additional-data/>", redactedXml(outcome.success));
       s.summary = `announced ${announced!.join(", ")}; ${plus} with ${type} succeeded over SASL2 and the server signature verified`;
     },
   }),
@@ -294,7 +295,7 @@ export default [
       const first = await sasl2Login(s, "alice/A", { userAgent, bind: { tag: "xepcheck", sm: { resume: true } } });
       const enabled = first.outcome.smEnable;
       if (!enabled || !enabled.is("enabled") || !enabled.attrs.id) {
-        return s.fail("<enabled resume='true' id='…'/> inside <bound/>", first.outcome.success.toString());
+        return s.fail("<enabled resume='true' id='…'/> inside <bound/>", redactedXml(first.outcome.success));
       }
       const sm = adoptInlineSm(first.stream, enabled);
       const jid = first.stream.jid!;
@@ -335,15 +336,15 @@ export default [
         resume: { previd: enabled.attrs.id, h },
         bind: { tag: "xepcheck" },
       }).catch((err: unknown) => {
-        if (err instanceof Sasl2Failure) s.fail("SASL2 <success/> with <resumed/>", err.element.toString());
+        if (err instanceof Sasl2Failure) s.fail("SASL2 <success/> with <resumed/>", redactedXml(err.element));
         throw err;
       });
       const resumed = outcome.smResume;
-      s.ensure(resumed?.is("resumed"), `<resumed xmlns='${NS_SM}' previd='${enabled.attrs.id}' h='${sent}'/> inside <success/>`, outcome.success.toString());
+      s.ensure(resumed?.is("resumed"), `<resumed xmlns='${NS_SM}' previd='${enabled.attrs.id}' h='${sent}'/> inside <success/>`, redactedXml(outcome.success));
       resumedSm = adoptResumedSm(stream, sm, resumed!, arrived.stop());
       s.ensure(resumed!.attrs.previd === enabled.attrs.id, `<resumed previd='${enabled.attrs.id}'/>`, resumed!.toString());
       s.ensure(resumed!.attrs.h === String(sent), `<resumed h='${sent}'/>: the stanzas alice sent before the drop`, resumed!.toString());
-      s.ensure(!outcome.bound, "no <bound/>: a resumed session keeps its resource (XEP-0386 §3.2)", outcome.success.toString());
+      s.ensure(!outcome.bound, "no <bound/>: a resumed session keeps its resource (XEP-0386 §3.2)", redactedXml(outcome.success));
       const got = await stream.waitFor(withBody(meanwhile), "wait", { timeoutMs: s.target.timeoutMs }).catch(() => undefined);
       s.ensure(got, "the message sent while disconnected, delivered on the resumed stream", "nothing arrived");
       const features = await stream

@@ -6,6 +6,7 @@
  * summary; transcripts redact <token/> and every SASL2 payload. Every token
  * a scenario obtains is invalidated before the scenario ends (§3.6).
  */
+import { redactedXml } from "../session/transcript.js";
 import type { Scenario } from "../scenario/scenario.js";
 import { Sasl2Failure, authenticateSasl2, loginSasl2, newUserAgent, usableFastMechanisms, type FastToken, type UserAgent } from "../session/sasl2.js";
 import { advertisedOutcome, findStreamFeature } from "./advertisement.js";
@@ -43,7 +44,7 @@ async function obtainToken(s: Scenario, mechanism: string, userAgent: UserAgent)
   const login = await sasl2Login(s, `alice (token for ${mechanism})`, { userAgent, bind: { tag: "xepcheck" }, requestToken: mechanism });
   const token = login.outcome.token;
   await login.stream.close();
-  if (!token) s.fail(`a <token xmlns='${NS_FAST}' token='…' expiry='…'/> in <success/>`, login.outcome.success.toString());
+  if (!token) s.fail(`a <token xmlns='${NS_FAST}' token='…' expiry='…'/> in <success/>`, redactedXml(login.outcome.success));
   const live: { token?: FastToken } = { token };
   s.cleanup(`invalidate the FAST token for ${mechanism}`, async () => {
     if (!live.token) return;
@@ -129,7 +130,7 @@ export default [
         const before = stream.meter.roundTrips;
         const outcome = await authenticateSasl2(stream, { username: s.credentials("account").username, token, userAgent, bind: { tag: "xepcheck" } }).catch(
           (err: unknown) => {
-            if (err instanceof Sasl2Failure) s.fail(`SASL2 <success/> for ${mechanism} with the token`, err.element.toString());
+            if (err instanceof Sasl2Failure) s.fail(`SASL2 <success/> for ${mechanism} with the token`, redactedXml(err.element));
             throw err;
           },
         );
@@ -141,7 +142,7 @@ export default [
           s.note(`the server rotated the ${mechanism} token in <success/> (§3.5)`);
           s.cleanup(`invalidate the rotated FAST token for ${mechanism}`, () => invalidate(s, rotated, userAgent).catch(() => {}));
         }
-        s.ensure(outcome.bound, "<bound/>: the token login bound a resource", outcome.success.toString());
+        s.ensure(outcome.bound, "<bound/>: the token login bound a resource", redactedXml(outcome.success));
         await discoAnswered(s, stream);
         rows.push([mechanism, outcome.authorizationIdentifier ?? "", outcome.serverVerified ? "Responder hash verified" : "no server proof sent", `${authTrips}`]);
         await stream.close();
@@ -167,7 +168,7 @@ export default [
         await invalidate(s, token, userAgent);
         invalidated();
       } catch (err) {
-        if (err instanceof Sasl2Failure) s.fail("SASL2 <success/> for the login with <fast invalidate='true'/>", err.element.toString());
+        if (err instanceof Sasl2Failure) s.fail("SASL2 <success/> for the login with <fast invalidate='true'/>", redactedXml(err.element));
         throw err;
       }
       s.note("authenticated with the token and <fast invalidate='true'/>; now trying the token once more");
@@ -179,7 +180,7 @@ export default [
       }).then(
         async (login) => {
           await login.stream.close();
-          return login.outcome.success.toString();
+          return redactedXml(login.outcome.success);
         },
         (err: unknown) => {
           if (err instanceof Sasl2Failure) return err;

@@ -3,10 +3,13 @@
  * file entry, see targets-file.ts) become RunOptions, or a UsageError that
  * names what is wrong (exit 2).
  */
-import { readFileSync } from "node:fs";
+import { accessSync, constants, readFileSync, statSync } from "node:fs";
+import { isIP, isIPv4, isIPv6 } from "node:net";
+import path from "node:path";
 import { InvalidArgumentError } from "commander";
 import { selectChecks, splitJid, type RunOptions } from "../runner/run.js";
 import { loadSuite } from "../scoring/suite.js";
+import { scramVariant } from "../session/scram.js";
 import type { OutputFlags } from "./report-outputs.js";
 
 /** Bad input the user can fix: exit 2 with the message. */
@@ -18,15 +21,24 @@ export function list(value: string, previous: string[] = []): string[] {
   return [...previous, ...value.split(",").map((s) => s.trim()).filter(Boolean)];
 }
 
+/** Timeouts become whole milliseconds: below 0.001 s they would round to 0 (no time at all). */
 export function positiveSeconds(value: string): number {
   const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0 || n > 3600) throw new InvalidArgumentError("must be a number of seconds between 0 and 3600");
+  if (!Number.isFinite(n) || n < 0.001 || n > 3600) throw new InvalidArgumentError("must be a number of seconds from 0.001 to 3600");
   return n;
 }
 
+/**
+ * node:dns takes IP addresses only (a host name fails at the first lookup,
+ * and "1.2.3.4:0" aborts the process), so that is what is accepted.
+ */
 export function dnsServer(value: string): string {
-  const m = /^(\[[0-9a-fA-F:]+\]|[^:\s]+)(?::(\d{1,5}))?$/.exec(value);
-  if (!m || (m[2] && (Number(m[2]) < 1 || Number(m[2]) > 65535))) throw new InvalidArgumentError("must be host or host:port, e.g. 127.0.0.1:5353");
+  const m = /^(?:\[([^\]]+)\]|([^:]+))(?::(\d{1,5}))?$/.exec(value);
+  const ipOk = m ? (m[1] !== undefined ? isIPv6(m[1]) : isIPv4(m[2]!)) : false;
+  const portOk = !m?.[3] || (Number(m[3]) >= 1 && Number(m[3]) <= 65535);
+  if (!(ipOk && portOk) && !isIPv6(value)) {
+    throw new InvalidArgumentError("must be an IP address, IP:port or [IPv6]:port, e.g. 127.0.0.1:5353 (node:dns takes no host names)");
+  }
   return value;
 }
 
@@ -47,13 +59,89 @@ export function positiveInt(value: string): number {
   return n;
 }
 
+/** Bytes of one stanza: at least 16 KiB (a server's features and roster must fit), at most 1 GiB. */
+export function stanzaBytes(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 16384 || n > 1024 ** 3) throw new InvalidArgumentError("must be a number of bytes from 16384 to 1073741824");
+  return n;
+}
+
 export function port(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1 || n > 65535) throw new InvalidArgumentError("must be a port number from 1 to 65535");
   return n;
 }
 
-export const JID_PATTERN = /^(?:[^@/\s"&'<>:]+@)?[A-Za-z0-9.-]+$/;
+/** `text` safe to quote in a message: control and invisible characters as \u{…}, long text cut. */
+export function printable(text: string, max = 80): string {
+  const cut = [...text].length > max ? [...text].slice(0, max).join("") + "…" : text;
+  return cut.replace(/[\p{Cc}\p{Cf}\p{Cs}\p{Zl}\p{Zp}]/gu, (c) => `\\u{${c.codePointAt(0)!.toString(16).toUpperCase()}}`);
+}
+
+const utf8Bytes = (s: string) => Buffer.byteLength(s, "utf8");
+
+/**
+ * RFC 7622 §3.3 (PRECIS IdentifierClass, RFC 8264 §9.1): ASCII printables
+ * and letters, digits and combining marks. Symbols, punctuation, spaces,
+ * controls and compatibility characters (ﬁ) are not allowed; the context
+ * rules and the bidi rule are not checked.
+ */
+function localCharProblem(c: string): string | undefined {
+  const name = `U+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, "0")}`;
+  // Width mapping (RFC 8265 §3.3.2) turns full-width ASCII into ASCII first.
+  const mapped = /^[\uff01-\uff5e]$/.test(c) ? c.normalize("NFKC") : c;
+  if (`"&'/:<>@`.includes(mapped)) return `'${c}', which RFC 7622 §3.3.1 excludes from local parts`;
+  if (/^[\x21-\x7e]$/.test(mapped)) return undefined;
+  if (/^[\p{Cc}\p{Cf}\p{Cs}\p{Co}\p{Cn}]$/u.test(c)) return `the control, invisible or unassigned character ${name}`;
+  if (/^\p{Z}$/u.test(c)) return `a space (${name})`;
+  if (!/^[\p{Ll}\p{Lu}\p{Lo}\p{Lm}\p{Mn}\p{Mc}\p{Nd}]$/u.test(c) || c.normalize("NFKC") !== c) {
+    return `${name} (${c}), which the PRECIS IdentifierClass of RFC 7622 does not allow`;
+  }
+  return undefined;
+}
+
+/**
+ * What is wrong with `jid` as a bare JID (RFC 7622), or undefined. Domains
+ * are host names (A-labels for internationalized ones: give the xn-- form),
+ * as xepcheck looks them up in DNS.
+ */
+export function bareJidProblem(jid: string): string | undefined {
+  if (jid === "") return "is empty";
+  if (jid.includes("/")) return `has a resource ("/…"): give the bare JID, user@domain`;
+  const ats = jid.split("@").length - 1;
+  if (ats > 1) return `has ${ats} '@': a JID has at most one, between the local part and the domain`;
+  const { local, domain } = splitJid(jid);
+  if (local !== undefined) {
+    if (local === "") return "has an empty local part before '@'";
+    if (utf8Bytes(local) > 1023) return `has a local part of ${utf8Bytes(local)} bytes: RFC 7622 allows at most 1023`;
+    for (const c of local) {
+      const problem = localCharProblem(c);
+      if (problem) return `has ${problem}, in its local part`;
+    }
+  }
+  if (domain === "") return "has an empty domain after '@'";
+  // RFC 7622 allows 1023 bytes; a domain looked up in DNS has at most 253 characters.
+  if (domain.length > 253) return `has a domain of ${domain.length} characters: a DNS name has at most 253`;
+  if (!/^[A-Za-z0-9.-]+$/.test(domain)) {
+    return `has a domain that is not a host name: only ASCII letters, digits, '.' and '-' (an internationalized domain in its xn-- form)`;
+  }
+  for (const label of domain.split(".")) {
+    if (label === "") return "has an empty label in its domain (a leading, trailing or double '.')";
+    if (label.length > 63) return `has a domain label of ${label.length} characters: DNS allows at most 63`;
+    if (label.startsWith("-") || label.endsWith("-")) return `has a domain label "${label}" that starts or ends with '-'`;
+  }
+  return undefined;
+}
+
+/** `--host`: a host name or an IP address (no brackets, no port: that is --port). */
+function isHost(host: string): boolean {
+  return isIP(host) !== 0 || (!host.includes("@") && bareJidProblem(host) === undefined);
+}
+
+/** SASL mechanisms xepcheck can carry out (session/login.ts authenticate). */
+function knownMechanism(name: string): boolean {
+  return name === "PLAIN" || scramVariant(name) !== undefined;
+}
 
 export interface RunFlags extends OutputFlags {
   passwordFile?: string;
@@ -77,6 +165,12 @@ export interface RunFlags extends OutputFlags {
   only: string[];
   skip: string[];
   json?: string;
+  trace?: string;
+  maxStanzaSize?: number;
+  /** Connections open at once to the server, the main session included. */
+  maxConnections: number;
+  /** DOMAIN:PORT of an external component to test XEP-0114 as (secret in XEPCHECK_COMPONENT_SECRET). */
+  component?: string;
   saslMechanisms?: string[];
   require: string[];
   baseline?: string;
@@ -84,7 +178,8 @@ export interface RunFlags extends OutputFlags {
 
 /** Turns flags into RunOptions, or throws UsageError naming what is wrong. */
 export function runOptionsFrom(jid: string, flags: RunFlags, env: NodeJS.ProcessEnv): RunOptions {
-  if (!JID_PATTERN.test(jid)) throw new UsageError(`"${jid}" is not a JID: expected user@domain (or a domain with --register)`);
+  const jidProblem = bareJidProblem(jid);
+  if (jidProblem) throw new UsageError(`JID "${printable(jid)}" ${jidProblem}: expected user@domain (or a domain with --register)`);
   const { local } = splitJid(jid);
   if (!local && !flags.register) throw new UsageError(`"${jid}" has no local part: give user@domain, or add --register to use a throw-away account`);
   if (local && flags.register) throw new UsageError(`--register creates its own account: give the domain alone, not "${jid}"`);
@@ -105,13 +200,21 @@ export function runOptionsFrom(jid: string, flags: RunFlags, env: NodeJS.Process
     }
   }
   let peer: RunOptions["peer"];
-  if (flags.peer) {
+  if (flags.peer !== undefined) {
     if (flags.register) throw new UsageError("--register creates its own second account: leave out --peer");
-    if (!JID_PATTERN.test(flags.peer) || !splitJid(flags.peer).local) throw new UsageError(`--peer "${flags.peer}" is not a user@domain JID`);
-    if (splitJid(flags.peer).domain !== splitJid(jid).domain) throw new UsageError(`--peer ${flags.peer} must be on the same domain as ${jid}`);
+    const peerProblem = bareJidProblem(flags.peer) ?? (splitJid(flags.peer).local === undefined ? "has no local part" : undefined);
+    if (peerProblem) throw new UsageError(`--peer "${printable(flags.peer)}" ${peerProblem}: expected a user@domain JID`);
+    if (splitJid(flags.peer).domain.toLowerCase() !== splitJid(jid).domain.toLowerCase()) {
+      throw new UsageError(`--peer ${flags.peer} must be on the same domain as ${jid}`);
+    }
+    // Two-user scenarios with one account would judge the server on messages to oneself.
+    if (flags.peer.toLowerCase() === jid.toLowerCase()) throw new UsageError(`--peer ${flags.peer} is the account under test: give a second account`);
     const peerPassword = env.XEPCHECK_PEER_PASSWORD;
     if (!peerPassword) throw new UsageError(`no password for --peer ${flags.peer}: set XEPCHECK_PEER_PASSWORD`);
     peer = { jid: flags.peer, password: peerPassword };
+  }
+  if (flags.host !== undefined && !isHost(flags.host)) {
+    throw new UsageError(`--host "${printable(flags.host)}" is not a host name or IP address (the port goes in --port)`);
   }
   if (flags.port && !flags.host) throw new UsageError("--port needs --host (without --host, DNS SRV decides the port)");
   if (flags.directTlsPort && !flags.host) {
@@ -127,6 +230,28 @@ export function runOptionsFrom(jid: string, flags: RunFlags, env: NodeJS.Process
     }
     if (!ca.pem.includes("-----BEGIN CERTIFICATE-----")) throw new UsageError(`--ca ${flags.ca} holds no PEM certificate`);
   }
+  if (!Number.isInteger(flags.maxConnections) || flags.maxConnections < 2) {
+    throw new UsageError(`--max-connections ${flags.maxConnections}: at least 2 (the main session stays open while scenarios connect)`);
+  }
+  let component: RunOptions["component"];
+  if (flags.component !== undefined) {
+    const m = /^([^:\s]+):(\d{1,5})$/.exec(flags.component);
+    const problem = !m ? "is not DOMAIN:PORT" : bareJidProblem(m[1]!) ?? (Number(m[2]) < 1 || Number(m[2]) > 65535 ? "has no valid port" : undefined);
+    if (problem || !m) throw new UsageError(`--component "${printable(flags.component)}" ${problem}: give the component's name and the server's component port, e.g. ext.example.org:5347`);
+    if (!flags.host) throw new UsageError("--component needs --host: the component port is on the server host, which DNS does not name");
+    const secret = env.XEPCHECK_COMPONENT_SECRET;
+    if (!secret) throw new UsageError(`no secret for --component ${flags.component}: set XEPCHECK_COMPONENT_SECRET`);
+    component = { domain: m[1]!, port: Number(m[2]), secret };
+  }
+  if (flags.saslMechanisms) {
+    if (flags.saslMechanisms.length === 0) throw new UsageError("--sasl-mechanisms lists no mechanism: leave it out to allow the default ones");
+    const unknown = flags.saslMechanisms.find((m) => !knownMechanism(m));
+    if (unknown !== undefined) {
+      throw new UsageError(`--sasl-mechanisms: xepcheck cannot authenticate with "${printable(unknown)}" (it knows PLAIN and SCRAM-SHA-1, -256, -512 and their -PLUS variants, in capitals)`);
+    }
+  }
+  const longAlpn = flags.alpn?.find((p) => utf8Bytes(p) > 255);
+  if (longAlpn !== undefined) throw new UsageError(`--alpn: "${printable(longAlpn)}" is ${utf8Bytes(longAlpn)} bytes; an ALPN protocol id has at most 255`);
   for (const id of flags.suite) loadSuite(id); // throws SuiteError, reported as a usage error
   if (selectChecks(flags.only, flags.skip, flags.scenarios).length === 0) {
     throw new UsageError(`--only/--skip select no check: see "xepcheck checks" for the ids`);
@@ -154,6 +279,42 @@ export function runOptionsFrom(jid: string, flags: RunFlags, env: NodeJS.Process
     only: flags.only,
     skip: flags.skip,
     mechanisms: flags.saslMechanisms,
+    ...(flags.maxStanzaSize ? { maxStanzaBytes: flags.maxStanzaSize } : {}),
+    maxConnections: flags.maxConnections,
+    ...(component ? { component } : {}),
   };
 }
 
+/**
+ * The report files are written after the run: a directory that is not
+ * there, or a --badge name that cannot hold every target, is found now
+ * rather than after minutes of testing.
+ */
+export function checkOutputFiles(flags: OutputFlags & { json?: string }, targets: number, suites: number): void {
+  const files: [string, string | undefined][] = [
+    ["--json", flags.json === "-" ? undefined : flags.json],
+    ["--html", flags.html],
+    ["--junit", flags.junit],
+    ["--markdown", flags.markdown],
+    ["--badge", flags.badge],
+  ];
+  for (const [flag, file] of files) {
+    if (!file) continue;
+    const dir = path.dirname(file);
+    if (dir.includes("{")) continue; // a --badge directory named per target or suite
+    try {
+      if (!statSync(dir).isDirectory()) throw new UsageError(`${flag} ${file}: ${dir} is not a directory`);
+      accessSync(dir, constants.W_OK);
+    } catch (err) {
+      if (err instanceof UsageError) throw err;
+      throw new UsageError(`${flag} ${file}: cannot write to directory ${dir}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
+    if (statSync(file, { throwIfNoEntry: false })?.isDirectory()) throw new UsageError(`${flag} ${file} is a directory`);
+  }
+  if (flags.badge && targets > 1 && !flags.badge.includes("{target}")) {
+    throw new UsageError(`--badge ${flags.badge}: ${targets} targets would write the same file; add {target} to the name`);
+  }
+  if (flags.badge?.includes("{category}") && suites > 1 && !flags.badge.includes("{suite}")) {
+    throw new UsageError(`--badge ${flags.badge}: ${suites} suites would write the same files; add {suite} to the name`);
+  }
+}

@@ -11,7 +11,8 @@ import { mergeReports } from "../report/merge.js";
 import { renderTerminal } from "../report/terminal.js";
 import { ReportFileError, readReportFile, writeJsonReport, writeReportOutputs, type OutputFlags } from "./report-outputs.js";
 import { listSuiteIds, loadSuite, SuiteError } from "../scoring/suite.js";
-import { dnsServer, httpUrl, list, port, positiveInt, positiveSeconds, UsageError } from "./options.js";
+import { dnsServer, httpUrl, list, port, positiveInt, positiveSeconds, stanzaBytes, UsageError } from "./options.js";
+import { DEFAULT_MAX_STANZA_BYTES } from "../session/transport.js";
 import { EXIT, runCommand, type RunCommandFlags } from "./run-command.js";
 import { registerDoapCommands } from "./doap-command.js";
 
@@ -56,7 +57,8 @@ export function buildProgram(): Command {
     .option("--ca <file>", "also trust the CA certificate(s) in this PEM file")
     .option("--insecure", "do not verify the server's TLS certificate (shown in every report)")
     .option("--timeout <seconds>", "deadline for each protocol step and expected stanza", positiveSeconds, 10)
-    .option("--dns <server>", "DNS server for SRV lookups, host or host:port (default: the system's resolver)", dnsServer)
+    .option("--max-stanza-size <bytes>", `close a session whose server sends a larger stanza (default ${DEFAULT_MAX_STANZA_BYTES}, 1 MiB)`, stanzaBytes)
+    .option("--dns <server>", "DNS server for SRV lookups: IP or IP:port ([IPv6]:port) (default: the system's resolver)", dnsServer)
     .addOption(new Option("--transport <kind>", "transport of the main session (the others are probed too)").choices(["tcp", "websocket", "bosh"]).default("tcp"))
     .option("--url <url>", "WebSocket (wss://…) or BOSH (https://…) endpoint for --transport (default: from host-meta, XEP-0156)", httpUrl)
     .option("--alpn <list>", "ALPN protocols to offer on direct TLS (default xmpp-client)", list)
@@ -64,14 +66,18 @@ export function buildProgram(): Command {
     .option("--peer <jid>", "a second account on the same server for two-user scenarios (password in $XEPCHECK_PEER_PASSWORD)")
     .option("--scenario-timeout <seconds>", "deadline for one live scenario", positiveSeconds, 60)
     .option("--concurrency <n>", "live scenarios run at once against the server", positiveInt, 4)
+    .option("--max-connections <n>", "connections open at once to the server, the main session included (at least 2)", positiveInt, 8)
+    .option("--component <domain:port>", "test XEP-0114 as this external component on --host (secret in $XEPCHECK_COMPONENT_SECRET)")
     .option("--no-scenarios", "only judge what the server advertises; run no live scenario")
     .option("--suite <id>", "compliance suite to score against (repeatable; see `xepcheck suites`)", list, [])
     .option("--only <globs>", "run only checks whose id matches (comma-separated, * wildcard)", list, [])
     .option("--skip <globs>", "skip checks whose id matches (comma-separated, * wildcard)", list, [])
     .option("--sasl-mechanisms <list>", "SASL mechanisms to allow, strongest first (default: SCRAM-SHA-512,SCRAM-SHA-256,SCRAM-SHA-1,PLAIN)", list)
     .option("--json <file>", "write the JSON report to FILE (- for stdout)")
+    .option("--trace <file>", "write a debug log of every stanza sent and received, secrets redacted, to FILE (- for stderr)")
     .option("--require <gate>", "exit 1 unless suite:category:level is met, e.g. cs2023:im:advanced (repeatable)", list, [])
     .option("--baseline <file>", "accepted failures (reports/baseline.schema.json, or a previous report): exit 1 on any other fail/error")
+    .option("--html <file>", "write the single-file HTML report to FILE (a matrix of specs x servers with --targets)")
     .option("--junit <file>", "write JUnit XML to FILE (a testsuite per spec, a testcase per check)")
     .option("--markdown <file>", "write a Markdown summary to FILE (e.g. $GITHUB_STEP_SUMMARY)")
     .option("--badge <file>", "write SVG badges to FILE: one per suite category if FILE contains {category} (and {suite}), else all in one")
@@ -97,6 +103,7 @@ ${EXIT_HELP}`,
     .description("re-render a saved JSON report (terminal summary, or the files asked for); gates apply to it as to a run")
     .argument("<report.json>", "a report written by xepcheck run --json or xepcheck merge (older versions are upgraded)")
     .option("--json <file>", "write the report (upgraded to the current version, with the gates' result) to FILE (- for stdout)")
+    .option("--html <file>", "write the single-file HTML report to FILE")
     .option("--junit <file>", "write JUnit XML to FILE")
     .option("--markdown <file>", "write a Markdown summary to FILE")
     .option("--badge <file>", "write SVG badges to FILE (see run --badge for {category} and {target})")

@@ -1,9 +1,10 @@
 /**
- * Writing the CI-facing renderings of a report (JUnit XML, Markdown, SVG
- * badges) and reading a saved report back for `xepcheck report`.
+ * Writing the renderings of a report (HTML, JUnit XML, Markdown, SVG badges,
+ * JSON) and reading a saved report back for `xepcheck report`.
  */
 import { writeFileSync } from "node:fs";
 import { renderBadges, renderBadgeSheet } from "../report/badge.js";
+import { renderHtml } from "../report/html.js";
 import { renderJunit } from "../report/junit.js";
 import { renderMarkdown } from "../report/markdown.js";
 import { ReportFileError } from "../report/read.js";
@@ -12,6 +13,7 @@ import type { Report } from "../report/types.js";
 export { ReportFileError, readReportFile } from "../report/read.js";
 
 export interface OutputFlags {
+  html?: string;
   junit?: string;
   markdown?: string;
   badge?: string;
@@ -58,6 +60,10 @@ export function writeJsonReport(report: Report, target: string): void {
 /** Writes the requested renderings. */
 export function writeReportOutputs(report: Report, flags: OutputFlags): string[] {
   const written: string[] = [];
+  if (flags.html) {
+    write("--html", flags.html, renderHtml(report));
+    written.push(flags.html);
+  }
   if (flags.junit) {
     write("--junit", flags.junit, renderJunit(report));
     written.push(flags.junit);

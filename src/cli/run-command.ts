@@ -12,9 +12,11 @@ import { selectChecks } from "../runner/run.js";
 import { Progress, targetDoneSummary } from "./progress.js";
 import { assembleReport } from "../runner/report.js";
 import { parseShard, shardSlice, type Shard } from "../runner/shard.js";
-import { runOptionsFrom, UsageError, type RunFlags } from "./options.js";
+import { loadSuite, SuiteError } from "../scoring/suite.js";
+import { checkOutputFiles, runOptionsFrom, UsageError, type RunFlags } from "./options.js";
 import { writeJsonReport, writeReportOutputs } from "./report-outputs.js";
 import { loadTargetsFile } from "./targets-file.js";
+import { TraceError, TraceSink } from "../session/trace.js";
 
 export interface RunCommandFlags extends RunFlags {
   targets?: string;
@@ -65,7 +67,8 @@ function interruptOnSignals(say: (text: string) => void): { signal: AbortSignal;
 /** Options that describe one server: with --targets they belong in the file. */
 const PER_TARGET_FLAGS = [
   "passwordFile", "register", "host", "port", "tls", "ca", "insecure", "timeout", "scenarioTimeout", "concurrency", "scenarios",
-  "peer", "dns", "transport", "url", "alpn", "directTlsPort", "only", "skip", "saslMechanisms",
+  "peer", "dns", "transport", "url", "alpn", "directTlsPort", "only", "skip", "saslMechanisms", "maxStanzaSize",
+  "maxConnections", "component",
 ];
 
 const kebab = (flag: string) => `--${flag.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
@@ -77,8 +80,24 @@ interface Plan {
   shard?: Shard;
 }
 
+/** Options naming a file: given empty (--json "" from an unset shell variable), they must not be ignored. */
+const FILE_FLAGS = ["targets", "passwordFile", "ca", "baseline", "json", "trace", "html", "junit", "markdown", "badge"] as const;
+
 function plan(jid: string | undefined, flags: RunCommandFlags, command: Command): Plan {
-  if (flags.targets) {
+  const empty = FILE_FLAGS.find((f) => flags[f] === "");
+  if (empty) throw new UsageError(`${kebab(empty)} needs a file name, not ""`);
+  // Once, before any target: a bad --suite is the command line's, not a target's.
+  const suites = new Set<string>();
+  for (const id of flags.suite) {
+    try {
+      suites.add(loadSuite(id).id);
+    } catch (err) {
+      if (err instanceof SuiteError) throw new UsageError(`--suite ${id}: ${err.message}`);
+      throw err;
+    }
+  }
+  let p: Plan;
+  if (flags.targets !== undefined) {
     if (jid) throw new UsageError(`give either a JID or --targets ${flags.targets}, not both`);
     const given = PER_TARGET_FLAGS.filter((f) => command.getOptionValueSource(f) === "cli");
     if (given.length) {
@@ -86,19 +105,22 @@ function plan(jid: string | undefined, flags: RunCommandFlags, command: Command)
     }
     const file = loadTargetsFile(flags.targets, process.env, flags.suite);
     let shard: Shard | undefined;
-    if (flags.shard) {
+    if (flags.shard !== undefined) {
       const parsed = parseShard(flags.shard);
       if (typeof parsed === "string") throw new UsageError(`--shard ${parsed}`);
       shard = parsed;
     }
     const targets = shard ? shardSlice(file.targets, shard) : file.targets;
-    return { targets, parallel: file.parallel, perServer: file.perServer, ...(shard ? { shard } : {}) };
+    p = { targets, parallel: file.parallel, perServer: file.perServer, ...(shard ? { shard } : {}) };
+  } else {
+    if (flags.shard !== undefined) throw new UsageError("--shard slices a targets file: use it with --targets FILE");
+    if (!jid) throw new UsageError("give the JID to test as (user@domain, or a domain with --register), or --targets FILE");
+    const options = runOptionsFrom(jid, flags, process.env);
+    const domain = jid.includes("@") ? jid.slice(jid.indexOf("@") + 1) : jid;
+    p = { targets: [{ name: domain, server: options.host ?? domain, options }], parallel: 1, perServer: 1 };
   }
-  if (flags.shard) throw new UsageError("--shard slices a targets file: use it with --targets FILE");
-  if (!jid) throw new UsageError("give the JID to test as (user@domain, or a domain with --register), or --targets FILE");
-  const options = runOptionsFrom(jid, flags, process.env);
-  const domain = jid.includes("@") ? jid.slice(jid.indexOf("@") + 1) : jid;
-  return { targets: [{ name: domain, server: options.host ?? domain, options }], parallel: 1, perServer: 1 };
+  checkOutputFiles(flags, p.targets.length, suites.size);
+  return p;
 }
 
 export async function runCommand(jid: string | undefined, flags: RunCommandFlags, command: Command, color: (s: NodeJS.WriteStream) => boolean): Promise<number> {
@@ -108,11 +130,18 @@ export async function runCommand(jid: string | undefined, flags: RunCommandFlags
   const human = flags.json === "-" ? process.stderr : process.stdout;
   const started = new Date();
   let loginFailures = 0;
+  let trace: TraceSink | undefined;
+  try {
+    trace = flags.trace ? TraceSink.open(flags.trace) : undefined;
+  } catch (err) {
+    if (err instanceof TraceError) throw new UsageError(err.message);
+    throw err;
+  }
   const progress = new Progress({ stream: process.stderr, quiet: Boolean(flags.quiet) });
   const interrupt = interruptOnSignals((text) => progress.log(text));
   try {
     for (const t of p.targets) t.options.signal = interrupt.signal;
-    const targets = await runTargets(p.targets, p, {
+    const targets = await runTargets(p.targets, { ...p, ...(trace ? { trace } : {}) }, {
       forTarget: (t) => {
         progress.targetStarted(t.name, selectChecks(t.options.only, t.options.skip, t.options.scenarios).length);
         return {
@@ -146,5 +175,10 @@ export async function runCommand(jid: string | undefined, flags: RunCommandFlags
     return interrupted ? EXIT.interrupted : code;
   } finally {
     interrupt.dispose();
+    try {
+      trace?.close();
+    } catch (err) {
+      process.stderr.write(`xepcheck: ${(err as Error).message}\n`);
+    }
   }
 }

@@ -7,9 +7,10 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { Ajv } from "ajv";
+import { InvalidArgumentError } from "commander";
 import { projectRoot } from "../paths.js";
 import type { RunOptions } from "../runner/run.js";
-import { runOptionsFrom, UsageError, type RunFlags } from "./options.js";
+import { dnsServer, httpUrl, printable, runOptionsFrom, UsageError, type RunFlags } from "./options.js";
 
 export class TargetsFileError extends UsageError {
   override name = "TargetsFileError";
@@ -34,6 +35,8 @@ type Options = {
   only?: string[];
   skip?: string[];
   saslMechanisms?: string[];
+  maxStanzaSize?: number;
+  maxConnections?: number;
 };
 
 interface TargetEntry extends Options {
@@ -41,6 +44,7 @@ interface TargetEntry extends Options {
   jid?: string;
   passwordEnv?: string;
   peer?: { jid: string; passwordEnv: string };
+  component?: { domain: string; port: number; secretEnv: string };
 }
 
 interface TargetsFile {
@@ -87,6 +91,7 @@ const DEFAULT_FLAGS: Omit<RunFlags, "suite" | "require"> = {
   timeout: 10,
   scenarioTimeout: 60,
   concurrency: 4,
+  maxConnections: 8,
   scenarios: true,
   transport: "tcp",
   only: [],
@@ -103,7 +108,8 @@ export function loadTargetsFile(file: string, env: NodeJS.ProcessEnv, suites: st
     data = JSON.parse(readFileSync(file, "utf8"));
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
-    throw new TargetsFileError(e.code ? `cannot read --targets ${file}: ${e.code}` : `--targets ${file} is not valid JSON: ${e.message}`);
+    // The parser quotes the text, which may be anything: shown escaped and cut.
+    throw new TargetsFileError(e.code ? `cannot read --targets ${file}: ${e.code}` : `--targets ${file} is not valid JSON: ${printable(e.message, 160)}`);
   }
   const problems = schemaProblems(data);
   if (problems.length) {
@@ -136,12 +142,24 @@ function planTarget(t: TargetEntry, file: string, env: NodeJS.ProcessEnv, suites
   // Only the variable's name is in the file; a missing or empty variable is named, its value never.
   const secret = (name: string, field: string) => {
     const value = env[name];
-    if (!value) throw new UsageError(`"${field}": environment variable ${name} is not set`);
+    if (!value) throw new UsageError(`"${field}": environment variable ${name} is ${value === undefined ? "not set" : "empty"}`);
     return value;
   };
+  // The schema checks the shape; the command line's parsers check the rest.
+  for (const [field, parse] of [["dns", dnsServer], ["url", httpUrl]] as const) {
+    const value = t[field];
+    if (value === undefined) continue;
+    try {
+      parse(value);
+    } catch (err) {
+      if (err instanceof InvalidArgumentError) throw new UsageError(`"${field}" "${printable(value)}" ${err.message}`);
+      throw err;
+    }
+  }
   const runEnv: NodeJS.ProcessEnv = {
     ...(t.passwordEnv ? { XEPCHECK_PASSWORD: secret(t.passwordEnv, "passwordEnv") } : {}),
     ...(t.peer ? { XEPCHECK_PEER_PASSWORD: secret(t.peer.passwordEnv, "peer.passwordEnv") } : {}),
+    ...(t.component ? { XEPCHECK_COMPONENT_SECRET: secret(t.component.secretEnv, "component.secretEnv") } : {}),
   };
   const flags: RunFlags = {
     ...DEFAULT_FLAGS,
@@ -163,6 +181,9 @@ function planTarget(t: TargetEntry, file: string, env: NodeJS.ProcessEnv, suites
     ...(t.only ? { only: t.only } : {}),
     ...(t.skip ? { skip: t.skip } : {}),
     ...(t.saslMechanisms ? { saslMechanisms: t.saslMechanisms } : {}),
+    ...(t.maxStanzaSize ? { maxStanzaSize: t.maxStanzaSize } : {}),
+    ...(t.maxConnections !== undefined ? { maxConnections: t.maxConnections } : {}),
+    ...(t.component ? { component: `${t.component.domain}:${t.component.port}` } : {}),
     ...(t.peer ? { peer: t.peer.jid } : {}),
     suite: suites,
     require: [],

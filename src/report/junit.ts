@@ -168,6 +168,7 @@ export function renderJunit(report: Report): string {
       const levels = [...new Set(checks.map((x) => x.level))];
       props.push(["level", levels.join(",")]);
       if (several) props.push(["target", target.name]);
+      if (target.settings.insecure) props.push(["tls.certificate", "NOT verified (--insecure)"]);
       suites.push(
         `  <testsuite${attrs({ name: `${prefix}${doc}`, tests: c.tests, failures: c.failures, errors: c.errors, skipped: c.skipped, time: seconds(c.ms), timestamp: tts, hostname: t.domain, id: id++, package: "xepcheck" })}>`,
         ...properties("    ", props),
@@ -175,14 +176,16 @@ export function renderJunit(report: Report): string {
         "  </testsuite>",
       );
     }
-    // Problems of the run itself (could not log in, could not clean up) fail the job too.
-    if (target.errors.length) {
-      const c: Counts = { tests: target.errors.length, failures: 0, errors: target.errors.length, skipped: 0, ms: 0 };
+    // Problems of the run itself (could not log in, could not clean up) fail the job too;
+    // a pause the server asked for (slow-down) is a note, not a problem.
+    const problems = target.errors.filter((e) => e.kind !== "slow-down");
+    if (problems.length) {
+      const c: Counts = { tests: problems.length, failures: 0, errors: problems.length, skipped: 0, ms: 0 };
       add(c);
       const name = `${prefix}xepcheck run`;
       suites.push(
         `  <testsuite${attrs({ name, tests: c.tests, failures: 0, errors: c.errors, skipped: 0, time: seconds(0), timestamp: tts, hostname: t.domain, id: id++, package: "xepcheck" })}>`,
-        ...target.errors.flatMap((e) => [
+        ...problems.flatMap((e) => [
           `    <testcase${attrs({ classname: name, name: `run: ${e.step}`, time: seconds(0) })}>`,
           `      <error${attrs({ message: e.message, type: e.kind })}>${esc(`${e.step}: ${e.message}${e.condition ? ` (${e.condition})` : ""}`)}</error>`,
           "    </testcase>",
@@ -191,9 +194,34 @@ export function renderJunit(report: Report): string {
       );
     }
   }
+  // The gates' verdict (--require, --baseline), as CI shows any other failing test.
+  const gates = report.run.gates;
+  if (gates) {
+    const cases = [
+      ...gates.require.map((g) => ({
+        name: `require ${g.gate}${several ? ` on ${g.target}` : ""}`,
+        failure: g.met ? undefined : `not met: ${g.blocking.map((b) => `${b.id} (${b.status}: ${b.checks.map((c) => `${c.id} ${c.verdict}`).join(", ") || "no check ran"})`).join("; ")}`,
+      })),
+      ...(gates.baseline
+        ? [{ name: `baseline ${gates.baseline.source}`, failure: gates.baseline.ok ? undefined : `new failures: ${gates.baseline.newFailures.join(", ")}` }]
+        : []),
+    ];
+    const failures = cases.filter((c) => c.failure).length;
+    add({ tests: cases.length, failures, errors: 0, skipped: 0, ms: 0 });
+    suites.push(
+      `  <testsuite${attrs({ name: "xepcheck gates", tests: cases.length, failures, errors: 0, skipped: 0, time: seconds(0), timestamp: ts, hostname: "xepcheck", id: id++, package: "xepcheck" })}>`,
+      ...cases.flatMap((c) => [
+        `    <testcase${attrs({ classname: "xepcheck gates", name: c.name, time: seconds(0) })}>`,
+        ...(c.failure ? [`      <failure${attrs({ message: c.failure, type: "gate" })}>${esc(c.failure)}</failure>`] : []),
+        "    </testcase>",
+      ]),
+      "  </testsuite>",
+    );
+  }
+  const insecure = report.targets.some((t) => t.settings.insecure) ? " (TLS certificate NOT verified: --insecure)" : "";
   return [
     `<?xml version="1.0" encoding="UTF-8"?>`,
-    `<testsuites${attrs({ name: `xepcheck ${reportTitle(report)}`, tests: total.tests, failures: total.failures, errors: total.errors, skipped: total.skipped, time: seconds(report.durationMs), timestamp: ts })}>`,
+    `<testsuites${attrs({ name: `xepcheck ${reportTitle(report)}${insecure}`, tests: total.tests, failures: total.failures, errors: total.errors, skipped: total.skipped, time: seconds(report.durationMs), timestamp: ts })}>`,
     ...suites,
     "</testsuites>",
     "",

@@ -76,6 +76,12 @@ export interface TargetReport {
     /** Transport of the main session; scenarios use TCP. */
     transport: "tcp" | "websocket" | "bosh";
     url?: string;
+    /** Largest stanza accepted from the server (--max-stanza-size). */
+    maxStanzaBytes?: number;
+    /** Connections open at once to the server (--max-connections). */
+    maxConnections?: number;
+    /** The external component tested as, DOMAIN:PORT (--component; never its secret). */
+    component?: string;
     suites: string[];
     only: string[];
     skip: string[];

@@ -5,6 +5,7 @@
  */
 import pLimit, { type LimitFunction } from "p-limit";
 import type { TargetReport } from "../report/types.js";
+import type { TraceSink } from "../session/trace.js";
 import { LoginFailure, runTarget, type RunHooks, type RunOptions } from "./run.js";
 
 export interface TargetToRun {
@@ -24,7 +25,7 @@ export interface ManyHooks {
 /** Target reports in the order given, whatever order they finished in. */
 export async function runTargets(
   targets: TargetToRun[],
-  limits: { parallel: number; perServer: number },
+  limits: { parallel: number; perServer: number; trace?: TraceSink },
   hooks: ManyHooks = {},
 ): Promise<TargetReport[]> {
   const global = pLimit(Math.max(1, limits.parallel));
@@ -41,7 +42,8 @@ export async function runTargets(
         global(async () => {
           let report: TargetReport;
           try {
-            report = await runTarget(t.options, hooks.forTarget?.(t) ?? {});
+            const run = () => runTarget(t.options, hooks.forTarget?.(t) ?? {});
+            report = await (limits.trace ? limits.trace.run(t.name, run) : run());
           } catch (err) {
             if (!(err instanceof LoginFailure)) throw err;
             hooks.onLoginFailure?.(t.name, err);

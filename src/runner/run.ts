@@ -20,6 +20,8 @@ import { registerAccount, throwAwayCredentials, unregisterAccount } from "../ses
 import { resolveEndpoints, type Endpoint } from "../session/resolve.js";
 import { XmppStream } from "../session/stream.js";
 import { TrafficMeter } from "../session/traffic.js";
+import { traceSection } from "../session/trace.js";
+import { ConnectionLimit } from "../scenario/connection-limit.js";
 
 export interface RunOptions {
   /** The target's name in the report (default: the domain). */
@@ -58,12 +60,18 @@ export interface RunOptions {
   alpn?: string[];
   /** Port for the direct TLS (XEP-0368) login on --host (default: from _xmpps-client SRV records). */
   directTlsPort?: number;
+  /** Largest element accepted from the server, in bytes (--max-stanza-size; default 1 MiB, DEFAULT_MAX_STANZA_BYTES). */
+  maxStanzaBytes?: number;
   /**
    * Aborted on SIGINT/SIGTERM: no new scenario starts (those running finish
    * and clean up), throw-away accounts are still removed, and the report
    * says "interrupted".
    */
   signal?: AbortSignal;
+  /** Connections open at once to the server, the main session included (default 8). */
+  maxConnections?: number;
+  /** An external component to connect as for XEP-0114 (--component). */
+  component?: { domain: string; port: number; secret: string };
 }
 
 const INTERRUPTED = "not run: the run was interrupted";
@@ -153,7 +161,8 @@ export async function judge(
       outcome = errorOutcome("not run: no session environment");
     } else {
       try {
-        const result = await runScenario(check, { ...options.scenarioEnv, ctx });
+        const env = { ...options.scenarioEnv, ctx };
+        const result = await traceSection(check.id, () => runScenario(check, env));
         outcome = result.outcome;
         cleanupProblems.push(...result.cleanupProblems.map((p) => `${check.id}: ${p}`));
       } catch (err) {
@@ -236,6 +245,7 @@ export async function runTarget(opts: RunOptions, hooks: RunHooks = {}): Promise
     ...(opts.url ? { url: opts.url } : {}),
     configuredHost: Boolean(opts.host),
     ...(opts.alpn ? { alpn: opts.alpn } : {}),
+    ...(opts.maxStanzaBytes ? { maxStanzaBytes: opts.maxStanzaBytes } : {}),
   });
   const connection = (e: Endpoint, transport: "tcp" | "websocket" | "bosh" = "tcp"): Connection => ({
     endpoint: e,
@@ -267,6 +277,9 @@ export async function runTarget(opts: RunOptions, hooks: RunHooks = {}): Promise
         scenarios: opts.scenarios,
         transport: opts.transport ?? "tcp",
         ...(opts.url ? { url: opts.url } : {}),
+        ...(opts.maxStanzaBytes ? { maxStanzaBytes: opts.maxStanzaBytes } : {}),
+        ...(opts.maxConnections ? { maxConnections: opts.maxConnections } : {}),
+        ...(opts.component ? { component: `${opts.component.domain}:${opts.component.port}` } : {}),
         suites: opts.suites,
         only: opts.only,
         skip: opts.skip,
@@ -331,8 +344,11 @@ export async function runTarget(opts: RunOptions, hooks: RunHooks = {}): Promise
       // Scenario sessions speak TCP whatever the main session used (see sessionOptions).
       transport: "tcp",
       ...(opts.url ? { url: opts.url } : {}),
+      ...(opts.component ? { component: opts.component } : {}),
       meter,
     };
+    // The main session stays open while scenarios connect.
+    const connectionLimit = new ConnectionLimit({ max: (opts.maxConnections ?? 8) - 1 });
     const { results: judged, cleanupProblems } = await judge(
       checks,
       { domain, probe, tlsMode: opts.tls },
@@ -343,6 +359,7 @@ export async function runTarget(opts: RunOptions, hooks: RunHooks = {}): Promise
           accounts: { account, ...(peer ? { peer } : {}) },
           connect: conn.connect,
           openStream: conn.openStream,
+          connectionLimit,
           target,
           waitMs: opts.timeoutMs,
           scenarioTimeoutMs: opts.scenarioTimeoutMs,
@@ -352,6 +369,7 @@ export async function runTarget(opts: RunOptions, hooks: RunHooks = {}): Promise
       hooks,
     );
     results = judged;
+    errors.push(...connectionLimit.notes);
     for (const problem of cleanupProblems) errors.push({ step: "cleanup", kind: "cleanup", message: problem });
     if (opts.scenarios && !opts.signal?.aborted) {
       // The other ways in, each logged in once and measured (issue: reconnection cost).

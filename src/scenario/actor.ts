@@ -5,10 +5,18 @@
  */
 import { xml, type Element } from "@xmpp/xml";
 import parse from "@xmpp/xml/lib/parse.js";
-import { StanzaError, withDeadline } from "../session/errors.js";
+import { SessionError, StanzaError, withDeadline } from "../session/errors.js";
 import type { Session } from "../session/login.js";
 import type { XmppStream } from "../session/stream.js";
-import { ScenarioFailure } from "./outcome.js";
+import { ScenarioFailure, ServerBusy } from "./outcome.js";
+import { DEFAULT_BACKOFF, backoffDelay, slowDownNote, stanzaSlowDown, type BackoffPolicy } from "./slow-down.js";
+
+/** How an actor behaves when the server asks it to slow down, and where it says so. */
+export interface Politeness {
+  backoff: BackoffPolicy;
+  /** Called with the note of each back-off (the scenario adds it to the check's evidence). */
+  slowedDown(note: string): void;
+}
 
 export class Actor {
   constructor(
@@ -16,6 +24,7 @@ export class Actor {
     readonly session: Session,
     /** How long to wait for an expected stanza before calling it missing. */
     private readonly waitMs: number,
+    private readonly politeness: Politeness = { backoff: DEFAULT_BACKOFF, slowedDown: () => {} },
   ) {}
 
   get stream(): XmppStream {
@@ -37,22 +46,68 @@ export class Actor {
 
   /**
    * Sends an iq and returns the result; an error reply throws StanzaError (a
-   * failed scenario). Errors of type "wait" are temporary (RFC 6120 §8.3.2):
-   * asked again twice after a pause before they count.
+   * failed scenario). When the server asks us to slow down (see slow-down.ts)
+   * we back off and ask again with a new id, a bounded number of times; if
+   * it still does, ServerBusy: we could not tell.
    */
   async iq(el: Element): Promise<Element> {
     const text = el.toString(); // the request as first sent, to ask again with a new id
+    const { backoff } = this.politeness;
+    let waited = 0;
     for (let attempt = 0; ; attempt++) {
+      const request = attempt === 0 ? el : parse(text);
+      if (attempt > 0) delete request.attrs.id;
       try {
-        const request = attempt === 0 ? el : parse(text);
-        if (attempt > 0) delete request.attrs.id;
-        return await this.stream.iq(request);
+        return await this.ask(request);
       } catch (err) {
-        if (!(err instanceof StanzaError && err.errorType === "wait") || attempt >= 2) throw err;
-        this.stream.transcript.note(`temporary error ${err.condition} (type wait): asking again`, this.label);
-        await new Promise((r) => setTimeout(r, 250 * (attempt + 1)));
+        const condition = stanzaSlowDown(err);
+        if (!condition) throw err;
+        if (attempt >= backoff.retries) throw new ServerBusy(condition, attempt + 1, waited);
+        const ms = backoffDelay(backoff, attempt);
+        const note = slowDownNote(condition, ms);
+        this.stream.transcript.note(note, this.label);
+        this.politeness.slowedDown(note);
+        await backoff.sleep(ms);
+        waited += ms;
       }
     }
+  }
+
+  /**
+   * One iq and its answer. Replies that are not the answer (another id, or
+   * from someone other than whom we asked: RFC 6120 §8.1.2.1) are never
+   * taken for it; when no answer comes, the error names them.
+   */
+  private async ask(request: Element): Promise<Element> {
+    const strays: Element[] = []; // the first three, for the error
+    let strayCount = 0;
+    const stop = this.stream.onStanza((el) => {
+      if (!el.is("iq") || (el.attrs.type !== "result" && el.attrs.type !== "error")) return;
+      if (strays.length < 3) strays.push(el);
+      strayCount++;
+    });
+    try {
+      return await this.stream.iq(request);
+    } catch (err) {
+      if (!(err instanceof SessionError)) throw err;
+      const what = `the answer to ${describeIq(request)}`;
+      if (err.kind !== "timeout") throw this.lost(err, what);
+      const ignored = strays.map((r) => notTheAnswer(r, request, this.bare));
+      if (strayCount > strays.length) ignored.push(`${strayCount - strays.length} more`);
+      throw new SessionError(
+        "timeout",
+        err.step,
+        `${this.label}: timed out after ${this.stream.options.timeoutMs} ms waiting for ${what}` +
+          (ignored.length ? `; replies that do not answer it were ignored: ${ignored.join("; ")}` : ""),
+      );
+    } finally {
+      stop();
+    }
+  }
+
+  /** The same error, saying which session lost its stream and what it was waiting for. */
+  private lost(err: SessionError, what: string): SessionError {
+    return new SessionError(err.kind, err.step, `${this.label} lost its stream while waiting for ${what}: ${err.message}`, err.condition);
   }
 
   /** Sends an iq that must be refused; returns the error condition. */
@@ -71,10 +126,9 @@ export class Actor {
     try {
       return await this.stream.waitFor(match, "wait", { timeoutMs });
     } catch (err) {
-      if ((err as { kind?: string }).kind === "timeout") {
-        throw new ScenarioFailure(what, `nothing arrived at ${this.label} within ${timeoutMs} ms`);
-      }
-      throw err;
+      if (!(err instanceof SessionError)) throw err;
+      if (err.kind === "timeout") throw new ScenarioFailure(what, `nothing arrived at ${this.label} within ${timeoutMs} ms`);
+      throw this.lost(err, what);
     }
   }
 
@@ -104,4 +158,20 @@ export class Actor {
 /** Matches a message with this exact body (bodies carry a unique token per scenario). */
 export function withBody(body: string): (el: Element) => boolean {
   return (el) => el.is("message") && el.getChildText("body") === body;
+}
+
+/** "iq get <ping xmlns='urn:xmpp:ping'/> to example.org (id xc-…)". */
+function describeIq(iq: Element): string {
+  const child = iq.getChildElements()[0];
+  const payload = child ? ` <${child.getName()}${child.getNS() ? ` xmlns='${child.getNS()}'` : ""}/>` : "";
+  return `iq ${iq.attrs.type}${payload}${iq.attrs.to ? ` to ${iq.attrs.to}` : ""} (id ${iq.attrs.id})`;
+}
+
+/** Why `reply` is not the answer to `request`. */
+function notTheAnswer(reply: Element, request: Element, bare: string): string {
+  const { id, from, type } = reply.attrs;
+  const tag = `<iq type='${type}' id='${id ?? ""}'${from ? ` from='${from}'` : ""}>`;
+  if (id !== request.attrs.id) return `${tag}: another id`;
+  const sender = request.attrs.to ?? `${bare}, its server, or no one (no 'from')`;
+  return `${tag}: from ${from ?? "no one"}, but the answer must come from ${sender} (RFC 6120 §8.1.2.1)`;
 }

@@ -15,3 +15,18 @@ export class ScenarioFailure extends Error {
 export class ScenarioSkip extends Error {
   override name = "ScenarioSkip";
 }
+
+/**
+ * The server kept asking us to slow down after every retry: we could not
+ * tell whether the feature works (verdict error), and we stopped asking.
+ */
+export class ServerBusy extends Error {
+  override name = "ServerBusy";
+  constructor(
+    readonly condition: string,
+    readonly attempts: number,
+    readonly waitedMs: number,
+  ) {
+    super(`the server still asked us to slow down (${condition}) after ${attempts} attempts and ${waitedMs} ms of back-off`);
+  }
+}

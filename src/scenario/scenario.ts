@@ -11,7 +11,9 @@ import type { TlsSettings, XmppStream } from "../session/stream.js";
 import type { TrafficMeter } from "../session/traffic.js";
 import { Transcript } from "../session/transcript.js";
 import { Actor } from "./actor.js";
-import { ScenarioFailure, ScenarioSkip } from "./outcome.js";
+import type { ConnectionLimit, ScenarioConnections } from "./connection-limit.js";
+import { ScenarioFailure, ScenarioSkip, ServerBusy } from "./outcome.js";
+import { DEFAULT_BACKOFF, slowDownNote, streamSlowDown, type BackoffPolicy } from "./slow-down.js";
 
 export type Role = "account" | "peer";
 
@@ -35,6 +37,8 @@ export interface Target {
   /** The main session's transport and, for web transports, its URL. */
   transport: "tcp" | "websocket" | "bosh";
   url?: string;
+  /** An external component to connect as (XEP-0114): its name, port on the host, shared secret (--component). */
+  component?: { domain: string; port: number; secret: string };
   meter: TrafficMeter;
 }
 
@@ -51,6 +55,10 @@ export interface ScenarioEnvironment {
   waitMs: number;
   /** The whole scenario's deadline, cleanup not included. */
   scenarioTimeoutMs: number;
+  /** Limits the connections open at once to the server and pauses them when it asks us to slow down. */
+  connectionLimit?: ConnectionLimit;
+  /** How long to back off when the server asks us to slow down (default DEFAULT_BACKOFF). */
+  backoff?: BackoffPolicy;
 }
 
 export class Scenario {
@@ -66,9 +74,12 @@ export class Scenario {
   private readonly cleanups: { what: string; fn: () => Promise<void> }[] = [];
   private readonly actors: Actor[] = [];
   private readonly raw: XmppStream[] = [];
+  private readonly connections: ScenarioConnections | undefined;
   private closed = false;
 
-  constructor(private readonly env: ScenarioEnvironment, readonly id: string) {}
+  constructor(private readonly env: ScenarioEnvironment, readonly id: string) {
+    this.connections = env.connectionLimit?.forScenario(env, (note) => this.slowedDown(note));
+  }
 
   get ctx(): CheckContext {
     return this.env.ctx;
@@ -108,17 +119,29 @@ export class Scenario {
     const creds = role === "peer" ? this.env.accounts.peer : this.env.accounts.account;
     if (!creds) this.skip("no second account: give --peer JID (password in XEPCHECK_PEER_PASSWORD) or use --register");
     const label = `${creds.username}/${name ?? String.fromCharCode(65 + this.actors.length)}`;
-    const session = await this.env.connect(creds, `xepcheck-${this.token("r")}`);
+    const session = await (this.connections ?? this.env).connect(creds, `xepcheck-${this.token("r")}`);
+    if (this.closed) {
+      // The scenario's deadline passed while this login was under way.
+      await session.stream.close();
+      throw new SessionError("network", "close", "the scenario has ended");
+    }
     session.stream.useTranscript(this.transcript, label);
     this.transcript.note(`${label} logged in as ${session.jid}`, label);
-    const actor = new Actor(label, session, this.env.waitMs);
+    const actor = new Actor(label, session, this.env.waitMs, {
+      backoff: this.env.backoff ?? DEFAULT_BACKOFF,
+      slowedDown: (note) => this.slowedDown(note),
+    });
     this.actors.push(actor);
     return actor;
   }
 
   /** A fresh unauthenticated stream (as the server first answers), recorded as `label`; closed at the end. */
   async rawStream(label = "raw"): Promise<XmppStream> {
-    const stream = await this.env.openStream();
+    const stream = await (this.connections ?? this.env).openStream();
+    if (this.closed) {
+      await stream.close();
+      throw new SessionError("network", "close", "the scenario has ended");
+    }
     stream.useTranscript(this.transcript, label);
     this.raw.push(stream);
     return stream;
@@ -131,6 +154,11 @@ export class Scenario {
 
   note(text: string): void {
     this.transcript.note(text);
+  }
+
+  /** A back-off the server asked for: part of the check's evidence. */
+  slowedDown(note: string): void {
+    this.evidence.push({ type: "note", text: note });
   }
 
   skip(reason: string): never {
@@ -160,6 +188,7 @@ export class Scenario {
     }
     this.closed = true;
     await Promise.all([...this.actors.map((a) => a.close()), ...this.raw.map((r) => r.close())]);
+    this.connections?.end();
     return problems;
   }
 }
@@ -191,9 +220,18 @@ export async function runScenario(def: ScenarioDefinition, env: ScenarioEnvironm
     verdict = verdictFor(true, advertised);
     summary = (s.summary ?? def.title) + (verdict === "warn" ? " (works, but is not advertised)" : "");
   } catch (err) {
+    const slowDown = streamSlowDown(err);
     if (err instanceof ScenarioSkip) {
       verdict = "skip";
       summary = err.message;
+    } else if (err instanceof ServerBusy || slowDown) {
+      // The server asked us to slow down and we did: it said nothing about the feature.
+      verdict = "error";
+      summary = `could not tell: ${(err as Error).message}`;
+      if (slowDown) {
+        const ms = env.connectionLimit?.serverAskedToSlowDown(slowDown, `a session of ${def.id}`);
+        s.slowedDown(ms === undefined ? `server asked us to slow down (${slowDown}): it ended the session` : `${slowDownNote(slowDown, ms)} before the next connection`);
+      }
     } else if (err instanceof ScenarioFailure || err instanceof StanzaError || (err instanceof SessionError && err.kind === "stream-error")) {
       // A stream error in answer to what we sent is a definite refusal, not "could not tell".
       const failure =

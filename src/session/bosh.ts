@@ -23,6 +23,7 @@ import { corsHeaders, httpRequest, type HttpResponse } from "./http.js";
 import type { TlsInfo } from "./tls-facts.js";
 import type { TrafficMeter } from "./traffic.js";
 import {
+  DEFAULT_MAX_STANZA_BYTES,
   NS_CLIENT,
   escapeAttr,
   startTagText,
@@ -51,6 +52,8 @@ export interface BoshOptions {
   connectHost?: string;
   tls: TlsSettings;
   timeoutMs: number;
+  /** Largest body (and so stanza) accepted from the server. */
+  maxStanzaBytes?: number;
 }
 
 export class BoshLink implements Link {
@@ -246,6 +249,7 @@ export class BoshLink implements Link {
       timeoutMs: BOSH_WAIT * 1000 + this.options.timeoutMs,
       agent: this.agent,
       meter: this.meter,
+      maxBodyBytes: this.options.maxStanzaBytes ?? DEFAULT_MAX_STANZA_BYTES,
       // A poll must not keep the process alive by itself (waiters have their own deadlines).
       unref: empty,
     }).then(
@@ -264,7 +268,7 @@ export class BoshLink implements Link {
     if (res.tlsInfo && !this.tlsInfo) this.tlsInfo = res.tlsInfo;
     if (res.status !== 200) {
       // XEP-0124 §17.2 (legacy): an HTTP error ends the session.
-      this.events.note(`HTTP ${res.status} from ${this.url}: ${res.body.slice(0, 200)}`);
+      this.events.note(`HTTP ${res.status} from ${this.url} (a body of ${res.body.length} characters; not shown: it may hold secrets)`);
       return this.end(new SessionError("network", "wait", `the BOSH connection manager answered HTTP ${res.status}`, `http-${res.status}`));
     }
     let body: Element;
@@ -272,7 +276,7 @@ export class BoshLink implements Link {
       body = parse(res.body);
       if (!body?.is("body", NS_HTTPBIND)) throw new Error(`not a BOSH <body/> (<${body?.name ?? "nothing"}/>)`);
     } catch (err) {
-      this.events.note(`unreadable BOSH response: ${res.body.slice(0, 200)}`);
+      this.events.note(`unreadable BOSH response (${res.body.length} characters; not shown: unread text may hold secrets)`);
       return this.end(new SessionError("protocol", "wait", `unreadable BOSH response: ${(err as Error).message}`));
     }
     const attrs: Record<string, string> = {};

@@ -24,6 +24,7 @@ export type SessionErrorKind =
   | "tls" // handshake or certificate problem
   | "auth" // SASL failure (wrong password, mechanism refused)
   | "stream-error" // the server sent <stream:error/>
+  | "limit" // the server exceeded a limit of ours (stanza size): the message names the option that raises it
   | "protocol"; // the server said something we cannot use
 
 export class SessionError extends Error {
@@ -50,6 +51,12 @@ export class StanzaError extends Error {
     super(`stanza error: ${condition}${text ? ` (${text})` : ""}`);
     this.name = "StanzaError";
   }
+}
+
+/** Server-supplied text for an error message, on one line and cut short: a hostile server chooses its length. */
+export function excerpt(text: string, max = 200): string {
+  const flat = text.replace(/\s+/g, " ").trim();
+  return flat.length > max ? `${flat.slice(0, max)}…` : flat;
 }
 
 /** Runs `promise` under a deadline; the error names the step that took too long. */

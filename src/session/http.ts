@@ -8,6 +8,7 @@
  * to count.
  */
 import http from "node:http";
+import { stanzaTooLarge } from "./stream-parser.js";
 import https from "node:https";
 import net from "node:net";
 import tls from "node:tls";
@@ -33,6 +34,8 @@ export interface HttpRequestOptions {
   meter?: TrafficMeter;
   /** Let the process exit while this request is pending (a BOSH poll nobody may be waiting for). */
   unref?: boolean;
+  /** A larger body is refused (the request destroyed, nothing more buffered): a BOSH body carries stanzas. */
+  maxBodyBytes?: number;
 }
 
 export interface HttpResponse {
@@ -80,8 +83,18 @@ export function httpRequest(url: string, opts: HttpRequestOptions): Promise<Http
     if (opts.unref) timer.unref();
     const req = (secure ? https : http).request(options, (res) => {
       let body = "";
+      let bytes = 0;
       res.setEncoding("utf8");
-      res.on("data", (chunk: string) => (body += chunk));
+      res.on("data", (chunk: string) => {
+        bytes += Buffer.byteLength(chunk);
+        if (opts.maxBodyBytes !== undefined && bytes > opts.maxBodyBytes) {
+          clearTimeout(timer);
+          req.destroy();
+          reject(stanzaTooLarge(undefined, opts.maxBodyBytes));
+          return;
+        }
+        body += chunk;
+      });
       res.on("end", () => {
         clearTimeout(timer);
         resolve({ status: res.statusCode ?? 0, headers: res.headers, body, ...(tlsInfo ? { tlsInfo } : {}), ...(tlsSocket ? { tlsSocket } : {}) });

@@ -3,7 +3,7 @@
  * Each step runs under the stream's deadline and records its features.
  */
 import { xml, type Element } from "@xmpp/xml";
-import { SessionError } from "./errors.js";
+import { SessionError, excerpt } from "./errors.js";
 import {
   CHANNEL_BINDING_TYPES,
   ChannelBindingError,
@@ -215,13 +215,17 @@ export async function authenticate(
   const isSasl = (el: Element) => el.getNS() === NS_SASL;
   const b64 = (s: string) => Buffer.from(s, "utf8").toString("base64");
   const unb64 = (el: Element) => Buffer.from(el.text(), "base64").toString("utf8");
-  const failed = (el: Element): never => {
+  /** A <failure/> names its condition; anything else in its place is the server not speaking SASL. */
+  const failed = (el: Element, expected = "<success/>"): never => {
+    if (!el.is("failure")) {
+      throw new SessionError("protocol", "sasl", `the server answered ${mechanism} with <${el.getName()}/> where ${expected} or <failure/> was expected`);
+    }
     const condition = el.getChildElements().find((c) => c.getName() !== "text")?.getName() ?? "failure";
     const text = el.getChildText("text");
     throw new SessionError(
       "auth",
       "sasl",
-      `authentication as ${credentials.username} with ${mechanism} failed: ${condition}${text ? ` (${text})` : ""}`,
+      `authentication as ${credentials.username} with ${mechanism} failed: ${condition}${text ? ` (${excerpt(text)})` : ""}`,
       condition,
     );
   };
@@ -239,7 +243,7 @@ export async function authenticate(
   }
 
   const challenge = await stream.request(xml("auth", { xmlns: NS_SASL, mechanism }, b64(scram.clientFirst())), isSasl, "sasl");
-  if (!challenge.is("challenge")) failed(challenge);
+  if (!challenge.is("challenge")) failed(challenge, "<challenge/>");
   try {
     const final = await scram.clientFinal(unb64(challenge));
     let answer = await stream.request(xml("response", { xmlns: NS_SASL }, b64(final)), isSasl, "sasl");

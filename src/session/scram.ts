@@ -14,6 +14,7 @@
 import { createHash, createHmac, pbkdf2, randomBytes, timingSafeEqual } from "node:crypto";
 import type { TLSSocket } from "node:tls";
 import { promisify } from "node:util";
+import { excerpt } from "./errors.js";
 
 const pbkdf2Async = promisify(pbkdf2);
 
@@ -215,7 +216,7 @@ function parseAttributes(message: string): Map<string, string> {
   const attrs = new Map<string, string>();
   for (const part of message.split(",")) {
     const eq = part.indexOf("=");
-    if (eq !== 1) throw new Error(`malformed SCRAM attribute "${part}"`);
+    if (eq !== 1) throw new ScramError(`malformed SCRAM message from the server: attribute ${JSON.stringify(part.slice(0, 40))}`);
     attrs.set(part[0]!, part.slice(2));
   }
   return attrs;
@@ -226,6 +227,13 @@ function xor(a: Buffer, b: Buffer): Buffer {
   for (let i = 0; i < a.length; i++) out[i] = a[i]! ^ b[i]!;
   return out;
 }
+
+/**
+ * More PBKDF2 iterations than any server uses (4096 is RFC 7677's minimum,
+ * servers ship 4096 to 10000); the hashing cannot be interrupted, so a
+ * hostile server asking for billions would otherwise hold the run for hours.
+ */
+const MAX_ITERATIONS = 1_000_000;
 
 export class ScramError extends Error {
   override name = "ScramError";
@@ -279,7 +287,10 @@ export class ScramClient {
     const salt = attrs.get("s");
     const iterations = Number(attrs.get("i"));
     if (!nonce || !salt || !Number.isInteger(iterations) || iterations < 1) {
-      throw new ScramError(`server-first-message lacks r, s or i: "${serverFirst}"`);
+      throw new ScramError(`server-first-message lacks r, s or i: ${JSON.stringify(excerpt(serverFirst, 80))}`);
+    }
+    if (iterations > MAX_ITERATIONS) {
+      throw new ScramError(`the server asks for ${iterations} PBKDF2 iterations; xepcheck stops at ${MAX_ITERATIONS}`);
     }
     if (!nonce.startsWith(this.nonce) || nonce.length === this.nonce.length) {
       throw new ScramError("server nonce does not extend the client nonce");

@@ -13,7 +13,7 @@ import type tls from "node:tls";
 import { xml, type Element } from "@xmpp/xml";
 import { resolveWebUrl } from "../probe/host-meta.js";
 import { BoshLink } from "./bosh.js";
-import { SessionError, StanzaError, withDeadline, type SessionStep } from "./errors.js";
+import { SessionError, StanzaError, excerpt, withDeadline, type SessionStep } from "./errors.js";
 import { TcpLink } from "./tcp.js";
 import { TrafficMeter } from "./traffic.js";
 import type { TlsInfo } from "./tls-facts.js";
@@ -54,6 +54,8 @@ export interface StreamOptions {
   configuredHost?: boolean;
   /** ALPN protocols offered on direct TLS (default xmpp-client). */
   alpn?: string[];
+  /** Largest top-level element accepted from the server, in bytes (default 1 MiB, see DEFAULT_MAX_STANZA_BYTES). TCP. */
+  maxStanzaBytes?: number;
 }
 
 export interface FeatureSnapshot {
@@ -91,6 +93,10 @@ export class XmppStream {
   private inbox: Element[] = [];
   private headerWaiter: { resolve: () => void; reject: (e: Error) => void } | undefined;
   private closed: SessionError | undefined;
+  /** bytesIn when the latest stream header arrived: a header is not what a later timeout waited for. */
+  private bytesInAtHeader = 0;
+  /** The <text/> of the stream error that closed the stream, if any. */
+  private streamErrorText: string | undefined;
   private idCounter = 0;
   private readonly idPrefix = Math.random().toString(36).slice(2, 8);
   private readonly listeners = new Set<(el: Element) => void>();
@@ -215,11 +221,11 @@ export class XmppStream {
     const from = this.isSecure ? this.options.from : undefined;
     this.headerFrom = from;
     const headerSeen = new Promise<void>((resolve, reject) => (this.headerWaiter = { resolve, reject }));
-    const features = this.waitFor((el) => el.is("features", NS_STREAM), "stream-features", { silent: true });
+    const features = this.waitFor((el) => el.is("features", NS_STREAM), "stream-features", { silent: true, what: "the stream features" });
     features.catch(() => {}); // awaited below; avoid an unhandled rejection if the header wait fails first
     if (!this.link.countsRoundTrips) this.meter.add("roundTrips");
     this.record("out", this.link.open({ to: domain, from, lang: "en" }));
-    await withDeadline("stream-open", this.timeoutMs, headerSeen, "the server's stream header");
+    await this.deadline("stream-open", this.timeoutMs, headerSeen, "the server's stream header");
     this.features = await features;
     this.featureLog.push({ stage, xml: this.features.toString() });
   }
@@ -249,7 +255,8 @@ export class XmppStream {
 
   /** Sends `el` and waits for the first element that `match`es: one round trip. */
   async request(el: Element, match: (el: Element) => boolean, step: SessionStep): Promise<Element> {
-    const answer = this.waitFor(match, step, { silent: true });
+    if (this.closed) throw this.closedAt(step);
+    const answer = this.waitFor(match, step, { silent: true, what: answerTo(el) });
     answer.catch(() => {});
     if (!this.link.countsRoundTrips) this.meter.add("roundTrips");
     this.send(el);
@@ -263,18 +270,18 @@ export class XmppStream {
   waitFor(
     match: (el: Element) => boolean,
     step: SessionStep = "wait",
-    opts: { timeoutMs?: number; silent?: boolean } = {},
+    opts: { timeoutMs?: number; silent?: boolean; what?: string } = {},
   ): Promise<Element> {
     const index = this.inbox.findIndex(match);
     if (index >= 0) return Promise.resolve(this.inbox.splice(index, 1)[0]!);
-    if (this.closed) return Promise.reject(this.closed);
+    if (this.closed) return Promise.reject(this.closedAt(step));
     let waiter!: Waiter;
     const promise = new Promise<Element>((resolve, reject) => {
       waiter = { match, resolve, reject, step };
       this.waiters.push(waiter);
     });
     this.link.awaiting?.();
-    return withDeadline(step, opts.timeoutMs ?? this.timeoutMs, promise).finally(() => {
+    return this.deadline(step, opts.timeoutMs ?? this.timeoutMs, promise, opts.what).finally(() => {
       this.waiters = this.waiters.filter((w) => w !== waiter);
     });
   }
@@ -345,6 +352,7 @@ export class XmppStream {
   }
 
   private onHeader(attrs: Record<string, string>, text: string): void {
+    this.bytesInAtHeader = this.meter.bytesIn;
     this.header = attrs;
     this.record("in", text);
     this.headerWaiter?.resolve();
@@ -356,10 +364,8 @@ export class XmppStream {
     this.record("in", redactedXml(el));
     if (el.is("error", NS_STREAM)) {
       const condition = el.getChildElements().find((c) => c.getName() !== "text")?.getName() ?? "undefined-condition";
-      const text = el.getChildText("text");
-      this.fail(
-        new SessionError("stream-error", "wait", `the server sent stream error ${condition}${text ? `: ${text}` : ""}`, condition),
-      );
+      this.streamErrorText = el.getChildText("text") ?? undefined;
+      this.fail(new SessionError("stream-error", "wait", streamErrorMessage(condition, "wait", this.streamErrorText), condition));
       return;
     }
     this.observers.forEach((fn) => fn(el, "in"));
@@ -394,10 +400,47 @@ export class XmppStream {
   private fail(err: SessionError): void {
     if (this.closed) return;
     this.closed = err;
-    this.headerWaiter?.reject(new SessionError(err.kind, "stream-open", err.message, err.condition));
-    for (const w of this.waiters) w.reject(new SessionError(err.kind, w.step, err.message, err.condition));
+    this.headerWaiter?.reject(this.closedAt("stream-open"));
+    for (const w of this.waiters) w.reject(this.closedAt(w.step));
     this.waiters = [];
   }
+
+  /** Why the stream is closed, as seen by `step` (a stream error says during which step it came). */
+  private closedAt(step: SessionStep): SessionError {
+    const err = this.closed!;
+    if (err.step === step) return err;
+    const message = err.kind === "stream-error" ? streamErrorMessage(err.condition!, step, this.streamErrorText) : err.message;
+    return new SessionError(err.kind, step, message, err.condition);
+  }
+
+  /**
+   * withDeadline, and on a timeout on TCP or WebSocket, what arrived in the
+   * meantime: a slow drip, a whitespace flood or unrelated stanzas are not
+   * silence, and keep no deadline from firing (only complete, matching
+   * elements end a wait).
+   */
+  private deadline<T>(step: SessionStep, ms: number, promise: Promise<T>, what?: string): Promise<T> {
+    const bytesBefore = this.meter.bytesIn;
+    const elementsBefore = this.meter.stanzasIn;
+    return withDeadline(step, ms, promise, what).catch((err: unknown) => {
+      const bytes = this.meter.bytesIn - Math.max(bytesBefore, this.bytesInAtHeader);
+      // BOSH answers empty polls with <body/> wrappers: bytes there say nothing.
+      if (!(err instanceof SessionError) || err.kind !== "timeout" || bytes === 0 || this.transport === "bosh") throw err;
+      const elements = this.meter.stanzasIn - elementsBefore;
+      const meanwhile = elements > 0 ? `${elements} other element${elements === 1 ? "" : "s"}` : "no complete element";
+      throw new SessionError("timeout", step, `${err.message} (meanwhile ${bytes} byte${bytes === 1 ? "" : "s"} arrived: ${meanwhile})`);
+    });
+  }
+}
+
+/** What a timeout waited for: "the answer to <auth/>", "the answer to the bind iq". */
+function answerTo(el: Element): string {
+  const payload = el.is("iq") ? el.getChildElements()[0]?.getName() : undefined;
+  return el.is("iq") ? `the answer to the ${payload ? `${payload} ` : ""}iq` : `the answer to <${el.getName()}/>`;
+}
+
+function streamErrorMessage(condition: string, step: SessionStep, text: string | undefined): string {
+  return `stream error ${condition}${step === "wait" ? "" : ` during ${step}`}${text ? ` (the server says: ${excerpt(text)})` : ""}`;
 }
 
 export function stanzaError(el: Element): StanzaError {

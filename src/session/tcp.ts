@@ -5,11 +5,13 @@
  */
 import net from "node:net";
 import tls from "node:tls";
-import { Parser, type Element } from "@xmpp/xml";
+import type { Element } from "@xmpp/xml";
 import { SessionError, withDeadline } from "./errors.js";
+import { StreamParser } from "./stream-parser.js";
 import { describeTls, type TlsInfo } from "./tls-facts.js";
 import type { TrafficMeter } from "./traffic.js";
 import {
+  DEFAULT_MAX_STANZA_BYTES,
   NS_CLIENT,
   escapeAttr,
   secureContextFor,
@@ -32,6 +34,8 @@ export interface TcpOptions {
   timeoutMs: number;
   /** ALPN protocols offered on direct TLS (default xmpp-client). */
   alpn?: string[];
+  /** Largest top-level element accepted from the server (default DEFAULT_MAX_STANZA_BYTES). */
+  maxStanzaBytes?: number;
 }
 
 export class TcpLink implements Link {
@@ -39,7 +43,7 @@ export class TcpLink implements Link {
   readonly countsRoundTrips = false;
   tlsInfo: TlsInfo | null = null;
   private socket!: net.Socket;
-  private parser!: Parser;
+  private parser!: StreamParser;
 
   constructor(
     private readonly options: TcpOptions,
@@ -91,7 +95,8 @@ export class TcpLink implements Link {
     this.socket = secure;
     const done = new Promise<void>((resolve, reject) => {
       secure.once("secureConnect", resolve);
-      secure.once("error", (err) => reject(tlsError(err, domain)));
+      // `on`, not `once`: a second error (a reset after a failed handshake) must not go unhandled.
+      secure.on("error", (err) => reject(tlsError(err, domain)));
     });
     await withDeadline("tls-handshake", timeoutMs, done, "the TLS handshake");
     const protocol = secure.getProtocol();
@@ -131,8 +136,8 @@ export class TcpLink implements Link {
     this.socket.write(text);
   }
 
-  private makeParser(): Parser {
-    const parser = new Parser();
+  private makeParser(): StreamParser {
+    const parser = new StreamParser(this.options.maxStanzaBytes ?? DEFAULT_MAX_STANZA_BYTES);
     parser.on("start", (el) => this.events.header({ ...el.attrs }, headerText(el)));
     parser.on("element", (el) => this.events.element(el));
     parser.on("end", () => {
@@ -140,8 +145,9 @@ export class TcpLink implements Link {
       this.socket.end();
     });
     parser.on("error", (err) => {
-      this.events.note(`malformed XML from the server: ${err.message}`);
-      this.events.fail(new SessionError("protocol", "wait", `malformed XML from the server: ${err.message}`));
+      const failure = err instanceof SessionError ? err : new SessionError("protocol", "wait", `malformed XML from the server: ${err.message}`);
+      this.events.note(failure.message);
+      this.events.fail(failure);
       this.socket.destroy();
     });
     return parser;

@@ -18,7 +18,9 @@ import WebSocket from "ws";
 import { SessionError, withDeadline } from "./errors.js";
 import { describeTls, type TlsInfo } from "./tls-facts.js";
 import type { TrafficMeter } from "./traffic.js";
+import { stanzaTooLarge } from "./stream-parser.js";
 import {
+  DEFAULT_MAX_STANZA_BYTES,
   NS_FRAMING,
   escapeAttr,
   secureContextFor,
@@ -42,6 +44,8 @@ export interface WebSocketOptions {
   connectHost?: string;
   tls: TlsSettings;
   timeoutMs: number;
+  /** Largest message (one stanza, RFC 7395 §3.3.3) accepted from the server. */
+  maxStanzaBytes?: number;
 }
 
 export class WebSocketLink implements Link {
@@ -62,6 +66,10 @@ export class WebSocketLink implements Link {
     this.url = options.url;
   }
 
+  private get maxStanzaBytes(): number {
+    return this.options.maxStanzaBytes ?? DEFAULT_MAX_STANZA_BYTES;
+  }
+
   get isSecure(): boolean {
     return new URL(this.url).protocol === "wss:";
   }
@@ -79,6 +87,8 @@ export class WebSocketLink implements Link {
     let failure: SessionError | undefined;
     const ws = new WebSocket(url, [SUBPROTOCOL], {
       perMessageDeflate: false, // byte counts of the XML as sent; RFC 7395 needs no compression
+      // ws refuses a longer message before buffering it (error WS_ERR_UNSUPPORTED_MESSAGE_LENGTH).
+      maxPayload: this.maxStanzaBytes,
       handshakeTimeout: timeoutMs,
       // Our own connection: the target's CA / --insecure for this socket only, --host honoured, round trips counted.
       createConnection: ((opts: { port?: number | string }) => {
@@ -140,7 +150,13 @@ export class WebSocketLink implements Link {
     ws.on("close", (code, reason) =>
       this.events.fail(new SessionError("network", "wait", `the server closed the WebSocket (${code}${reason.length ? ` ${reason.toString()}` : ""})`)),
     );
-    ws.on("error", (err) => this.events.fail(new SessionError("network", "wait", `WebSocket error: ${err.message}`)));
+    ws.on("error", (err: Error & { code?: string }) =>
+      this.events.fail(
+        err.code === "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH"
+          ? stanzaTooLarge(undefined, this.maxStanzaBytes)
+          : new SessionError("network", "wait", `WebSocket error: ${err.message}`),
+      ),
+    );
   }
 
   open({ to, from, lang }: OpenAttributes): string {
@@ -189,7 +205,7 @@ export class WebSocketLink implements Link {
     this.meter.add("bytesIn", Buffer.byteLength(text));
     if (isBinary) {
       // RFC 7395 §3.2: data frame messages are of the text type.
-      this.events.note(`binary WebSocket message from the server: ${text.slice(0, 200)}`);
+      this.events.note(`binary WebSocket message from the server (${text.length} characters; not shown: unread text may hold secrets)`);
       this.events.fail(new SessionError("protocol", "wait", "the server sent a binary WebSocket message (RFC 7395 §3.2: text only)"));
       this.ws.terminate();
       return;
@@ -198,7 +214,7 @@ export class WebSocketLink implements Link {
     try {
       el = parse(text);
     } catch (err) {
-      this.events.note(`malformed XML from the server: ${(err as Error).message}: ${text.slice(0, 200)}`);
+      this.events.note(`malformed XML from the server: ${(err as Error).message} (${text.length} characters; not shown: unread text may hold secrets)`);
       this.events.fail(new SessionError("protocol", "wait", `malformed XML from the server: ${(err as Error).message}`));
       this.ws.terminate();
       return;

@@ -27,10 +27,10 @@ for (const kind of ["prosody", "ejabberd"] as const) {
       const first = path.join(tmp, `${kind}-1.json`);
       const gated = await run("--json", first, "--require", "cs2023:core:core");
       expect(gated.stderr).toBe("");
-      // Without live scenarios (and with components not testable) Core cannot be proven.
+      // Without live scenarios (a component handshake among them) Core cannot be proven.
       expect(gated.code).toBe(1);
       expect(gated.stdout).toContain("gate cs2023:core:core: NOT MET (undetermined)");
-      expect(gated.stdout).toContain("undetermined: core.server-extensibility.xep0114 (undetermined): xep0114.component skip");
+      expect(gated.stdout).toContain("undetermined: core.server-extensibility.xep0114 (undetermined): no check of it ran");
       expect(gated.stdout).toContain("gates: NOT MET (exit 1)");
       const report: TargetReport = readTargetReport(first);
 
@@ -52,5 +52,32 @@ for (const kind of ["prosody", "ejabberd"] as const) {
       expect(diff.code, diff.stdout).toBe(0);
       expect(diff.stdout).toContain("regressions: 0");
     });
+
+    it("a full run proving everything a client can reach meets Core Advanced; IM Advanced is met unless a known finding blocks it", async () => {
+      const bob = s.accounts[1]!;
+      const json = path.join(tmp, `${kind}-full.json`);
+      const result = await runCli(
+        [
+          "run", alice.jid, "--peer", bob.jid, "--host", "127.0.0.1", "--port", String(s.ports.c2s), "--ca", s.caFile,
+          "--direct-tls-port", String(s.ports.directTls), "--component", `${s.component.domain}:${s.ports.component}`,
+          "--require", "cs2023:core:advanced", "--require", "cs2023:im:advanced", "--json", json,
+        ],
+        { ...env, XEPCHECK_PEER_PASSWORD: bob.password, XEPCHECK_COMPONENT_SECRET: s.component.secret },
+      );
+      expect(result.stdout).toContain("gate cs2023:core:advanced: met");
+      const gates = JSON.parse(readFileSync(json, "utf8")).run.gates;
+      expect(gates.require.find((g: { gate: string }) => g.gate === "cs2023:core:advanced").met).toBe(true);
+      if (kind === "ejabberd") {
+        // ejabberd 24.12 lets occupants into a room before it is configured (XEP-0045 §7.2.10).
+        expect(result.code).toBe(1);
+        expect(result.stdout).toContain("gate cs2023:im:advanced: NOT MET (not-compliant)");
+        expect(result.stdout).toMatch(/failing: im\.group-chat\.xep0045 .*xep0045\.locked-until-configured fail/);
+        expect(gates.met).toBe(false);
+      } else {
+        expect(result.code, result.stdout).toBe(0);
+        expect(result.stdout).toContain("gate cs2023:im:advanced: met");
+        expect(gates.met).toBe(true);
+      }
+    }, 180_000);
   });
 }

@@ -28,6 +28,7 @@ function entry(s: ServerInfo) {
     port: s.ports.c2s,
     ca: s.caFile,
     directTlsPort: s.ports.directTls,
+    component: { domain: s.component.domain, port: s.ports.component, secretEnv: `COMPONENT_${env}` },
   };
 }
 
@@ -35,6 +36,7 @@ const env = Object.fromEntries(
   both.flatMap((s) => [
     [`PW_${s.kind.toUpperCase()}_ALICE`, s.accounts[0]!.password],
     [`PW_${s.kind.toUpperCase()}_BOB`, s.accounts[1]!.password],
+    [`COMPONENT_${s.kind.toUpperCase()}`, s.component.secret],
   ]),
 );
 

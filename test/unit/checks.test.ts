@@ -131,12 +131,4 @@ describe("advertisement checks", () => {
     expect((await run("xep0030.server-info", context({ domain: silent }))).verdict).toBe("error");
   });
 
-  it("specs no advertisement shows are skipped with a reason, never passed", async () => {
-    for (const id of ["xep0114.component"]) {
-      const result = await run(id, context());
-      expect(result.verdict).toBe("skip");
-      expect(result.summary).toMatch(/^not determined yet: /);
-    }
-  });
-
 });

@@ -3,7 +3,7 @@
  * deadline, with the documented exit code and the step named.
  */
 import { afterEach, describe, expect, it } from "vitest";
-import { runCli } from "../cli.js";
+import { runCli, singleTarget, type CliResult } from "../cli.js";
 import { afterHeader, startFakeServer, type FakeServer } from "../fakes/fake-server.js";
 
 let fake: FakeServer | undefined;
@@ -14,29 +14,34 @@ afterEach(async () => {
 
 const target = (port: number) => ["run", "alice@fake.test", "--host", "127.0.0.1", "--port", String(port), "--timeout", "1"];
 
-describe("a server that misbehaves", () => {
+/** Exit 3 with the step named, and no crash. */
+function expectLoginFailure(result: CliResult, step: string): void {
+  expect(result.stderr).not.toMatch(/Unhandled|internal error|\n\s+at /);
+  expect(result.code).toBe(3);
+  expect(result.stderr).toContain(`could not log in to fake.test (step ${step}): `);
+}
+
+describe("a server that misbehaves", { timeout: 20_000 }, () => {
   it("accepts TCP and says nothing: exit 3 within the deadline, naming the step", async () => {
     fake = await startFakeServer(() => {});
     const result = await runCli(target(fake.port), { XEPCHECK_PASSWORD: "pw" });
-    expect(result.code).toBe(3);
-    expect(result.stderr).toMatch(/step stream-open/);
-    expect(result.stderr).toMatch(/timed out after 1000 ms waiting for the server's stream header/);
-    expect(result.ms).toBeLessThan(10_000);
+    expectLoginFailure(result, "stream-open");
+    expect(result.stderr).toMatch(/timed out after 1000 ms waiting for the server's stream header$/m);
     expect(fake.received[0]).toContain("<stream:stream");
   });
 
   it("sends a header but never its features: the stream-features step times out", async () => {
     fake = await startFakeServer((socket) => afterHeader(socket, () => {}));
     const result = await runCli(target(fake.port), { XEPCHECK_PASSWORD: "pw" });
-    expect(result.code).toBe(3);
-    expect(result.stderr).toMatch(/step stream-features/);
+    expectLoginFailure(result, "stream-features");
+    expect(result.stderr).toMatch(/timed out after 1000 ms waiting for the stream features$/m);
   });
 
   it("closes right after the stream header: exit 3, connection closed", async () => {
     fake = await startFakeServer((socket) => afterHeader(socket, () => socket.end()));
     const result = await runCli(target(fake.port), { XEPCHECK_PASSWORD: "pw" });
-    expect(result.code).toBe(3);
-    expect(result.stderr).toMatch(/closed/);
+    expectLoginFailure(result, "stream-features");
+    expect(result.stderr).toMatch(/the server closed the connection/);
   });
 
   it("offers no STARTTLS: xepcheck refuses to authenticate in the clear", async () => {
@@ -46,7 +51,7 @@ describe("a server that misbehaves", () => {
       ),
     );
     const result = await runCli(target(fake.port), { XEPCHECK_PASSWORD: "secret-pw" });
-    expect(result.code).toBe(3);
+    expectLoginFailure(result, "starttls");
     expect(result.stderr).toMatch(/does not offer STARTTLS/);
     expect(fake.received.join("")).not.toContain("<auth");
   });
@@ -57,23 +62,22 @@ describe("a server that misbehaves", () => {
     await fake.close();
     fake = undefined;
     const result = await runCli(target(port), { XEPCHECK_PASSWORD: "pw" });
-    expect(result.code).toBe(3);
-    expect(result.stderr).toMatch(/step tcp-connect/);
+    expectLoginFailure(result, "tcp-connect");
+    expect(result.stderr).toMatch(/cannot connect to 127.0.0.1:\d+: connect ECONNREFUSED/);
   });
 
   it("still writes a JSON report saying why, with every check an error", async () => {
     fake = await startFakeServer(() => {});
     const result = await runCli([...target(fake.port), "--json", "-"], { XEPCHECK_PASSWORD: "pw" });
     expect(result.code).toBe(3);
-    const report = JSON.parse(result.stdout).targets[0];
-    expect(report.outcome).toBe("login-failed");
-    expect(report.errors[0]).toMatchObject({ step: "stream-open", kind: "timeout" });
-    expect(report.checks.length).toBeGreaterThan(30);
-    expect(report.checks.every((c: { verdict: string }) => c.verdict === "error")).toBe(true);
+    const failed = singleTarget(JSON.parse(result.stdout));
+    expect(failed.errors[0]).toMatchObject({ step: "stream-open", kind: "timeout" });
+    expect(failed.checks.length).toBeGreaterThan(30);
+    expect(failed.checks.every((c) => c.verdict === "error")).toBe(true);
   });
 });
 
-describe("bad input", () => {
+describe("bad input", { timeout: 30_000 }, () => {
   it("a missing password is a usage error (exit 2) that says how to give one", async () => {
     const result = await runCli(["run", "alice@example.org"], { XEPCHECK_PASSWORD: "" });
     expect(result.code).toBe(2);
@@ -107,7 +111,7 @@ describe("the report of a failed run", () => {
     const result = await runCli([...target(fake.port), "--json", "-"], { XEPCHECK_PASSWORD: "S3cr3t-Pa55" });
     const report = JSON.parse(result.stdout);
     expect(reportProblems(report)).toEqual([]);
-    expect(reportProblems({ ...report, reportVersion: 1 })).toEqual(["/reportVersion must be equal to constant"]);
+    expect(reportProblems({ ...report, reportVersion: report.reportVersion + 1 })).toEqual(["/reportVersion must be equal to constant"]);
     expect(result.stdout + result.stderr).not.toContain("S3cr3t-Pa55");
   });
 });

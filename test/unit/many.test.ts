@@ -213,6 +213,23 @@ describe("reporters and gates over several targets", () => {
     expect(Number(root.attrs.tests)).toBe(two.targets[0]!.checks.length * 2);
   });
 
+  it("JUnit: the gates' result as a suite of its own, and --insecure in the name and properties", () => {
+    const gated = structuredClone(two);
+    gated.run.gates = gateSummary(applyGates(gated, prepareGates(["cs2023:im:core"])));
+    gated.targets[1]!.settings.insecure = true;
+    const root = parse(renderJunit(gated));
+    expect(root.attrs.name).toContain("(TLS certificate NOT verified: --insecure)");
+    const gates = root.getChildElements().find((e) => e.attrs.name === "xepcheck gates")!;
+    expect(gates.attrs).toMatchObject({ tests: "2", failures: "1" });
+    const failing = gates.getChildElements().find((c) => c.attrs.name === "require cs2023:im:core on ejabberd")!;
+    expect(failing.getChild("failure")!.attrs.message).toMatch(/not met: .*xep0280\.copies fail/);
+    const passing = gates.getChildElements().find((c) => c.attrs.name === "require cs2023:im:core on prosody")!;
+    expect(passing.getChild("failure")).toBeUndefined();
+    const insecureSuite = root.getChildElements().find((e) => e.attrs.name === "ejabberd · XEP-0313")!;
+    const props = insecureSuite.getChild("properties")!.getChildElements().map((p) => [p.attrs.name, p.attrs.value]);
+    expect(props).toContainEqual(["tls.certificate", "NOT verified (--insecure)"]);
+  });
+
   it("Markdown: an overview row per server, then each server", () => {
     const md = renderMarkdown(two);
     expect(md).toContain("## xepcheck: 2 servers");

@@ -83,7 +83,7 @@ async function fakeBosh(behave: { status?: number } = {}) {
 }
 
 /** A WebSocket server speaking RFC 7395 framing, or refusing the subprotocol. */
-async function fakeWebSocket(behave: { selectXmpp?: boolean } = {}) {
+async function fakeWebSocket(behave: { selectXmpp?: boolean; featuresPadding?: number } = {}) {
   const received: string[] = [];
   const wss = new WebSocketServer({
     host: "127.0.0.1",
@@ -97,7 +97,7 @@ async function fakeWebSocket(behave: { selectXmpp?: boolean } = {}) {
       const el = parse(text);
       if (el.is("open", NS_FRAMING)) {
         ws.send(`<open xmlns='${NS_FRAMING}' from='example.org' id='w1' version='1.0' xml:lang='en'/>`);
-        ws.send(FEATURES);
+        ws.send(behave.featuresPadding ? FEATURES.replace("</stream:features>", `<x>${"a".repeat(behave.featuresPadding)}</x></stream:features>`) : FEATURES);
       } else if (el.is("close", NS_FRAMING)) {
         ws.send(`<close xmlns='${NS_FRAMING}'/>`);
       } else if (el.is("iq")) {
@@ -196,5 +196,39 @@ describe("XmppStream over BOSH (XEP-0206)", () => {
     const err = await XmppStream.open(options("bosh", fake.url)).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(SessionError);
     expect((err as SessionError).message).toMatch(/HTTP 404/);
+  });
+});
+
+describe("the maximum stanza size over WebSocket and BOSH", () => {
+  it("WebSocket: a message larger than the limit ends the stream with a limit error naming --max-stanza-size", async () => {
+    const fake = await fakeWebSocket({ featuresPadding: 200_000 });
+    const err = await XmppStream.open({ ...options("websocket", fake.url), maxStanzaBytes: 65_536 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(SessionError);
+    expect(err).toMatchObject({ kind: "limit" });
+    expect((err as SessionError).message).toMatch(/larger than 65536 bytes.*--max-stanza-size/);
+  });
+
+  it("BOSH: a body larger than the limit is refused before it is buffered whole", async () => {
+    let written = 0;
+    const server = http.createServer((_req, res) => {
+      res.writeHead(200, { "Content-Type": "text/xml" });
+      const chunk = "a".repeat(16_384);
+      // Up to 8 MB, as fast as the client reads; the client must hang up long before.
+      const pump = () => {
+        while (written < 8_000_000) {
+          written += chunk.length;
+          if (!res.write(chunk)) return void res.once("drain", pump);
+        }
+        res.end();
+      };
+      res.write("<body xmlns='http://jabber.org/protocol/httpbind'>");
+      pump();
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    closeServer = () => new Promise<void>((resolve) => server.close(() => resolve()));
+    const url = `http://127.0.0.1:${(server.address() as net.AddressInfo).port}/bosh`;
+    const err = await XmppStream.open({ ...options("bosh", url), maxStanzaBytes: 65_536 }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ kind: "limit" });
+    expect(written).toBeLessThan(8_000_000);
   });
 });

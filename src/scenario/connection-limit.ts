@@ -1,0 +1,253 @@
+/**
+ * Politeness towards one server: at most `max` connections of the scenarios
+ * open at once (logins, raw streams, the extra logins of XEP-0198
+ * resumption), and a pause before the next connection when the server ended
+ * a session, or refused one, asking us to slow down (stream error
+ * <policy-violation/> or <resource-constraint/>, see slow-down.ts). Each
+ * pause is recorded as a run-level note.
+ *
+ * Scenarios open connections one after another and keep them until they
+ * end, so a plain semaphore can deadlock (eight allowed, four scenarios
+ * holding two each, each waiting for a third). A connection is granted only
+ * if afterwards every scenario holding connections could still get up to
+ * `perScenario` of them, in some order (the banker's algorithm); otherwise
+ * it waits. Scenarios that already hold connections may thus go first.
+ */
+import { SessionError } from "../session/errors.js";
+import type { Credentials, Session } from "../session/login.js";
+import type { XmppStream } from "../session/stream.js";
+import { ScenarioSkip } from "./outcome.js";
+import { DEFAULT_BACKOFF, backoffDelay, slowDownNote, streamSlowDown, type BackoffPolicy } from "./slow-down.js";
+
+/** What the runner gives scenarios to connect with. */
+export interface Connector {
+  connect(credentials: Credentials, resource: string): Promise<Session>;
+  openStream(): Promise<XmppStream>;
+}
+
+/** One scenario's way to connect under the limit. */
+export interface ScenarioConnections extends Connector {
+  /** Drops the connections the scenario left open and refuses its waiting requests. */
+  end(): void;
+}
+
+export interface ConnectionLimitOptions {
+  /** Most connections open at once. */
+  max: number;
+  /**
+   * Most connections one scenario holds at once, for deadlock avoidance.
+   * Default 5: the most any scenario of this version holds, cleanups'
+   * own logins included (measured on a full run against Prosody).
+   */
+  perScenario?: number;
+  backoff?: BackoffPolicy;
+}
+
+/** A run-level note of one pause, shaped as the report's run errors. */
+export interface SlowDownNote {
+  step: "connect";
+  kind: "slow-down";
+  condition: string;
+  message: string;
+}
+
+interface Lease {
+  held: number;
+}
+
+interface Waiting {
+  lease: Lease;
+  grant: () => void;
+  refuse: (err: Error) => void;
+}
+
+export class ConnectionLimit {
+  readonly max: number;
+  /** Every pause the server asked for, in order. */
+  readonly notes: SlowDownNote[] = [];
+  private readonly perScenario: number;
+  private readonly backoff: BackoffPolicy;
+  private open = 0;
+  private highWater = 0;
+  /** Leases holding at least one connection. */
+  private readonly holders = new Set<Lease>();
+  private queue: Waiting[] = [];
+  private pause: Promise<unknown> = Promise.resolve();
+  /** Slow-down requests in a row (reset by a connection that succeeds). */
+  private slowDowns = 0;
+
+  constructor(options: ConnectionLimitOptions) {
+    if (!Number.isInteger(options.max) || options.max < 1) throw new RangeError(`the connection limit must be a positive integer, not ${options.max}`);
+    this.max = options.max;
+    this.perScenario = Math.min(options.perScenario ?? 5, this.max);
+    this.backoff = options.backoff ?? DEFAULT_BACKOFF;
+  }
+
+  /** Connections open now. */
+  get openConnections(): number {
+    return this.open;
+  }
+
+  /** The most connections that were open at once. */
+  get mostOpen(): number {
+    return this.highWater;
+  }
+
+  /**
+   * The server asked us to slow down (`condition`, at `where`): connections
+   * not yet opened wait, longer each time in a row. Returns the wait.
+   */
+  serverAskedToSlowDown(condition: string, where: string): number {
+    const ms = backoffDelay(this.backoff, this.slowDowns++);
+    this.pause = Promise.all([this.pause, this.backoff.sleep(ms)]);
+    this.notes.push({
+      step: "connect",
+      kind: "slow-down",
+      condition,
+      message: `${slowDownNote(condition, ms)}: the server ended ${where}; the next connection waited`,
+    });
+    return ms;
+  }
+
+  /**
+   * The connections of one scenario, counted together. A connection counts
+   * until its stream is closed (the scenario closes all of its own when it
+   * ends) or until end(), which drops what is left. `note` receives the
+   * scenario's own back-off notes.
+   */
+  forScenario(connector: Connector, note: (text: string) => void = () => {}): ScenarioConnections {
+    const lease: Lease = { held: 0 };
+    /** Each slot taken and not given back: its release, and its stream once open. */
+    const slots = new Map<() => void, XmppStream | undefined>();
+    let ended = false;
+
+    /** Takes a slot, opens, and gives the slot back when the stream closes; a refusal asking us to slow down is tried again later. */
+    const counted = async <T>(what: string, open: () => Promise<T>, streamOf: (opened: T) => XmppStream): Promise<T> => {
+      for (let attempt = 0; ; attempt++) {
+        await this.acquire(lease);
+        let released = false;
+        const release = () => {
+          if (released) return;
+          released = true;
+          slots.delete(release);
+          this.release(lease);
+        };
+        slots.set(release, undefined);
+        try {
+          const opened = await open();
+          this.slowDowns = 0;
+          onClose(streamOf(opened), release);
+          slots.set(release, streamOf(opened));
+          if (ended) {
+            streamOf(opened).destroy();
+            throw new SessionError("network", "close", "the scenario has ended");
+          }
+          return opened;
+        } catch (err) {
+          release();
+          const condition = streamSlowDown(err);
+          if (ended || !condition || attempt >= this.backoff.retries) throw err;
+          const ms = this.serverAskedToSlowDown(condition, `${what} with a stream error`);
+          note(`${slowDownNote(condition, ms)} before connecting again`);
+        }
+      }
+    };
+
+    return {
+      connect: (credentials, resource) =>
+        counted(
+          "a login",
+          async () => {
+            const session = await connector.connect(credentials, resource);
+            const resume = session.openAuthenticated;
+            // XEP-0198 resumption opens another connection: it counts too.
+            if (resume) session.openAuthenticated = () => counted("a login for resumption", resume, (stream) => stream);
+            return session;
+          },
+          (session) => session.stream,
+        ),
+      openStream: () => counted("a stream", () => connector.openStream(), (stream) => stream),
+      end: () => {
+        ended = true;
+        for (const waiting of this.queue.filter((w) => w.lease === lease)) waiting.refuse(new SessionError("network", "close", "the scenario has ended"));
+        this.queue = this.queue.filter((w) => w.lease !== lease);
+        for (const [release, stream] of [...slots]) {
+          // A connection must not outlive its scenario (the server would count it).
+          stream?.destroy();
+          release();
+        }
+      },
+    };
+  }
+
+  /** Waits for a slot (see the module comment), then for any pause the server asked for. */
+  private async acquire(lease: Lease): Promise<void> {
+    if (lease.held >= this.max) {
+      throw new ScenarioSkip(`this scenario needs more than ${this.max} connections at once, the limit of connections to the server (--max-connections)`);
+    }
+    await new Promise<void>((grant, refuse) => {
+      this.queue.push({ lease, grant, refuse });
+      this.grantWhatIsSafe();
+    });
+    for (let pause = this.pause; ; pause = this.pause) {
+      await pause;
+      if (pause === this.pause) return;
+    }
+  }
+
+  private release(lease: Lease): void {
+    this.open--;
+    if (--lease.held === 0) this.holders.delete(lease);
+    this.grantWhatIsSafe();
+  }
+
+  private grantWhatIsSafe(): void {
+    for (let i = 0; i < this.queue.length; ) {
+      const waiting = this.queue[i]!;
+      if (this.open < this.max && this.safeAfterGranting(waiting.lease)) {
+        this.queue.splice(i, 1);
+        this.open++;
+        this.highWater = Math.max(this.highWater, this.open);
+        waiting.lease.held++;
+        this.holders.add(waiting.lease);
+        waiting.grant();
+        i = 0; // the state changed: look again from the oldest
+      } else {
+        i++;
+      }
+    }
+  }
+
+  /** Banker's check: after one more connection for `requester`, can every holder still reach perScenario in some order? */
+  private safeAfterGranting(requester: Lease): boolean {
+    const heldAfter = (lease: Lease) => lease.held + (lease === requester ? 1 : 0);
+    const claims = [...new Set([...this.holders, requester])]
+      .map((lease) => ({ held: heldAfter(lease), need: Math.max(0, this.perScenario - heldAfter(lease)) }))
+      .sort((a, b) => a.need - b.need);
+    let free = this.max - this.open - 1;
+    for (const { held, need } of claims) {
+      if (need > free) return false;
+      free += held; // that scenario can finish and give its connections back
+    }
+    return true;
+  }
+}
+
+/**
+ * Calls `fn` once the stream is closed or dropped by us. XmppStream has no
+ * close event, so its two ways of ending are wrapped on this instance.
+ */
+function onClose(stream: XmppStream, fn: () => void): void {
+  const { close, destroy } = stream;
+  stream.close = async () => {
+    try {
+      await close.call(stream);
+    } finally {
+      fn();
+    }
+  };
+  stream.destroy = () => {
+    destroy.call(stream);
+    fn();
+  };
+}
