@@ -212,7 +212,7 @@ describe("a server that asks us to slow down (CLI, real back-off)", { timeout: C
   });
 });
 
-describe("the runner's connection limit and pause (needs --max-connections wired in src/runner/run.ts)", { timeout: CLI_TIMEOUT }, () => {
+describe("the runner's connection limit and pause (--max-connections)", { timeout: CLI_TIMEOUT }, () => {
   it("--max-connections 2: never more than two connections open at the server", async () => {
     expect(controlMostOpen).toBeGreaterThan(2); // without the limit, the same run opens more
     const run = await runAgainst({}, ["--max-connections", "2"]);
