@@ -23,7 +23,9 @@ export default [
       const advertised = found.foundAt.length > 0 ? true : found.unanswered ? null : false;
       const { software } = ctx.probe;
       const works = Boolean(software.name);
-      const verdict: Verdict = works ? (advertised === false ? "warn" : "pass") : advertised === null ? "error" : advertised ? "fail" : "na";
+      // A query that got no answer (a timeout, a lost stream) says nothing about the feature.
+      const unanswered = !works && software.errorKind === "no-answer";
+      const verdict: Verdict = works ? (advertised === false ? "warn" : "pass") : advertised === null || unanswered ? "error" : advertised ? "fail" : "na";
       const said = works ? `${software.name} ${software.version ?? ""}`.trim() : `no answer (${software.error ?? "empty"})`;
       return {
         verdict,
@@ -33,6 +35,8 @@ export default [
           ? `${said}${advertised === false ? ", though jabber:iq:version is not advertised" : ""}`
           : advertised === null
             ? `could not tell: disco#info of ${ctx.domain} got no answer, and the query failed: ${software.error ?? "no name in the answer"}`
+            : unanswered
+              ? `could not tell: the software version query got no answer: ${software.error}`
             : advertised
               ? `jabber:iq:version is advertised but the query failed: ${software.error ?? "no name in the answer"}`
               : "software version is neither advertised nor answered",

@@ -2,6 +2,7 @@
  * The probe: everything a server says about itself to a logged-in client.
  * Gathers facts only; checks judge them.
  */
+import { StanzaError } from "../session/errors.js";
 import { xml } from "@xmpp/xml";
 import type { Session } from "../session/login.js";
 import type { FeatureSnapshot, TlsInfo } from "../session/stream.js";
@@ -21,6 +22,8 @@ export interface SoftwareVersion {
   version?: string;
   os?: string;
   error?: string;
+  /** "stanza": the server answered with an error; "no-answer": it did not answer (we cannot tell). */
+  errorKind?: "stanza" | "no-answer";
 }
 
 export interface ProbeResult {
@@ -53,7 +56,7 @@ export async function softwareVersion(session: Session, to: string): Promise<Sof
     const pick = (n: string) => q?.getChildText(n)?.trim() || undefined;
     return { name: pick("name"), version: pick("version"), os: pick("os") };
   } catch (err) {
-    return { error: err instanceof Error ? err.message : String(err) };
+    return { error: err instanceof Error ? err.message : String(err), errorKind: err instanceof StanzaError ? "stanza" : "no-answer" };
   }
 }
 

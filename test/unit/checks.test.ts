@@ -93,7 +93,11 @@ describe("advertisement checks", () => {
   it("software version: answered and advertised passes; advertised but unanswered fails", async () => {
     const domain = disco("example.org", features("jabber:iq:version"));
     expect((await run("xep0092.version", context({ domain, software: { name: "Prosody", version: "13.0.1" } }))).verdict).toBe("pass");
-    expect((await run("xep0092.version", context({ domain, software: { error: "timed out" } }))).verdict).toBe("fail");
+    expect((await run("xep0092.version", context({ domain, software: { error: "item-not-found", errorKind: "stanza" } }))).verdict).toBe("fail");
+    // No answer at all: we cannot tell, whatever disco says.
+    const silent = await run("xep0092.version", context({ domain, software: { error: "timed out after 10000 ms", errorKind: "no-answer" } }));
+    expect(silent.verdict).toBe("error");
+    expect(silent.summary).toMatch(/^could not tell: the software version query got no answer/);
     expect((await run("xep0092.version", context({ software: { name: "X" } }))).verdict).toBe("warn");
   });
 
