@@ -25,8 +25,9 @@ Exit codes:
   0  the run completed (whatever the verdicts)
   1  a --require or --baseline gate was not met; diff: a regression
   2  usage or configuration error
-  3  could not connect to or log in to the server
-  4  internal error in xepcheck`;
+  3  could not connect to or log in to the server (with --targets: to any of them)
+  4  internal error in xepcheck
+  130  interrupted (SIGINT/SIGTERM): cleanup done, partial report written`;
 
 function useColor(stream: NodeJS.WriteStream): boolean {
   if (process.env.NO_COLOR !== undefined && process.env.NO_COLOR !== "") return false;

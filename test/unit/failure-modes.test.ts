@@ -3,7 +3,8 @@
  * deadline, with the documented exit code and the step named.
  */
 import { afterEach, describe, expect, it } from "vitest";
-import { runCli, singleTarget, type CliResult } from "../cli.js";
+import { spawn } from "node:child_process";
+import { CLI, runCli, singleTarget, type CliResult } from "../cli.js";
 import { afterHeader, startFakeServer, type FakeServer } from "../fakes/fake-server.js";
 
 let fake: FakeServer | undefined;
@@ -74,6 +75,21 @@ describe("a server that misbehaves", { timeout: 20_000 }, () => {
     expect(failed.errors[0]).toMatchObject({ step: "stream-open", kind: "timeout" });
     expect(failed.checks.length).toBeGreaterThan(30);
     expect(failed.checks.every((c) => c.verdict === "error")).toBe(true);
+  });
+});
+
+describe("a reader that goes away", () => {
+  it("`xepcheck checks | head -1`: exit 0 quietly, no EPIPE stack trace", async () => {
+    const result = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      const child = spawn(process.execPath, [CLI, "checks"], { stdio: ["ignore", "pipe", "pipe"] });
+      let stderr = "";
+      child.stderr.on("data", (d) => (stderr += d));
+      // Read one chunk, then hang up, as `head -1` does.
+      child.stdout.once("data", () => child.stdout.destroy());
+      child.on("close", (code) => resolve({ code, stderr }));
+    });
+    expect(result.stderr).not.toMatch(/EPIPE|\n\s+at /);
+    expect(result.code).toBe(0);
   });
 });
 
