@@ -85,13 +85,18 @@ async function loginWith(s: Scenario, mechanism: string, binding?: ChannelBindin
   s.target.meter.add("logins");
   let session: Session;
   try {
-    session = await login({
-      ...connectOptions(s, label),
-      credentials: s.credentials("account"),
-      mechanisms: [mechanism],
-      ...(binding ? { channelBinding: binding } : {}),
-      resource: `xepcheck-${s.token("r")}`,
-    });
+    session = await s.connection(
+      `a ${mechanism} login`,
+      () =>
+        login({
+          ...connectOptions(s, label),
+          credentials: s.credentials("account"),
+          mechanisms: [mechanism],
+          ...(binding ? { channelBinding: binding } : {}),
+          resource: `xepcheck-${s.token("r")}`,
+        }),
+      (x) => x.stream,
+    );
   } catch (err) {
     if (err instanceof SessionError && err.kind === "auth") s.fail(`a successful ${mechanism} login${binding ? ` with ${binding}` : ""}`, err.message);
     throw err;

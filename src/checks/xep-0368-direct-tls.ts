@@ -89,18 +89,23 @@ export default [
       let lastError: SessionError | undefined;
       for (const endpoint of endpoints) {
         try {
-          session = await login({
-            domain,
-            host: endpoint.host,
-            port: endpoint.port,
-            mode: "direct",
-            tls: t.tls,
-            timeoutMs: t.timeoutMs,
-            meter,
-            transcript: s.transcript,
-            credentials,
-            resource: `xepcheck-${s.token("r")}`,
-          });
+          session = await s.connection(
+            "a direct TLS login",
+            () =>
+              login({
+                domain,
+                host: endpoint.host,
+                port: endpoint.port,
+                mode: "direct",
+                tls: t.tls,
+                timeoutMs: t.timeoutMs,
+                meter,
+                transcript: s.transcript,
+                credentials,
+                resource: `xepcheck-${s.token("r")}`,
+              }),
+            (x) => x.stream,
+          );
           used = endpoint;
           break;
         } catch (err) {

@@ -104,7 +104,11 @@ export async function sasl2Login(s: Scenario, label: string, request: ScenarioSa
   s.target.meter.add("logins");
   let login: Sasl2Login;
   try {
-    login = await loginSasl2({ ...connectOptions(s, label), credentials, userAgent: request.userAgent ?? newUserAgent(), ...rest });
+    login = await s.connection(
+      "a SASL2 login",
+      () => loginSasl2({ ...connectOptions(s, label), credentials, userAgent: request.userAgent ?? newUserAgent(), ...rest }),
+      (x) => x.stream,
+    );
   } catch (err) {
     if (err instanceof Sasl2Failure) throw new ScenarioFailure(`SASL2 <success/> for ${label}`, redactedXml(err.element));
     throw err;
@@ -117,7 +121,7 @@ export async function sasl2Login(s: Scenario, label: string, request: ScenarioSa
 /** A TLS-protected stream with from='<bare JID>', before authentication; closed when the scenario ends. */
 export async function securedStream(s: Scenario, label: string): Promise<XmppStream> {
   const creds = s.credentials("account");
-  const stream = await connectSecure({ ...connectOptions(s, label), from: `${creds.username}@${s.domain}` });
+  const stream = await s.connection("a TLS stream", () => connectSecure({ ...connectOptions(s, label), from: `${creds.username}@${s.domain}` }), (x) => x);
   s.cleanup(`close ${label}`, () => stream.close());
   return stream;
 }
@@ -326,7 +330,7 @@ export default [
 
       const h = sm.inbound;
       const sent = sm.outbound;
-      stream = await connectSecure({ ...connectOptions(s, "alice/A (resumed)"), from: s.bareJid("account") });
+      stream = await s.connection("a TLS stream for the resumption", () => connectSecure({ ...connectOptions(s, "alice/A (resumed)"), from: s.bareJid("account") }), (x) => x);
       requireSasl2(s, stream);
       const arrived = countStanzasAfterSuccess(stream);
       const outcome = await authenticateSasl2(stream, {

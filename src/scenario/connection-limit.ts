@@ -27,6 +27,8 @@ export interface Connector {
 
 /** One scenario's way to connect under the limit. */
 export interface ScenarioConnections extends Connector {
+  /** Any other connection the scenario opens itself (another port, transport or login flow), counted the same way. */
+  count<T>(what: string, open: () => Promise<T>, streamOf: (opened: T) => XmppStream): Promise<T>;
   /** Drops the connections the scenario left open and refuses its waiting requests. */
   end(): void;
 }
@@ -167,6 +169,7 @@ export class ConnectionLimit {
           (session) => session.stream,
         ),
       openStream: () => counted("a stream", () => connector.openStream(), (stream) => stream),
+      count: counted,
       end: () => {
         ended = true;
         for (const waiting of this.queue.filter((w) => w.lease === lease)) waiting.refuse(new SessionError("network", "close", "the scenario has ended"));

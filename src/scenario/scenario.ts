@@ -147,6 +147,16 @@ export class Scenario {
     return stream;
   }
 
+  /**
+   * A connection the scenario opens itself (SCRAM mechanisms, direct TLS,
+   * SASL2, WebSocket, BOSH): counted by the per-server connection limit like
+   * the logins above, and dropped if still open when the scenario ends.
+   */
+  async connection<T>(what: string, open: () => Promise<T>, streamOf: (opened: T) => XmppStream): Promise<T> {
+    if (this.closed) throw new SessionError("network", "close", "the scenario has ended");
+    return this.connections ? this.connections.count(what, open, streamOf) : open();
+  }
+
   /** Registers an undo step; cleanups run last-first, even when the scenario fails or times out. */
   cleanup(what: string, fn: () => Promise<void>): void {
     this.cleanups.push({ what, fn });

@@ -78,7 +78,11 @@ export async function webLogin(s: Scenario, kind: WebTransport, endpoint: WebEnd
   const credentials = s.credentials("account");
   let session: Session;
   try {
-    session = await login({ ...streamOptions(s, kind, endpoint), credentials, resource: `xepcheck-${s.token("r")}` });
+    session = await s.connection(
+      `a login over ${transportName(kind)}`,
+      () => login({ ...streamOptions(s, kind, endpoint), credentials, resource: `xepcheck-${s.token("r")}` }),
+      (x) => x.stream,
+    );
   } catch (err) {
     asFailure(s, `a login over ${transportName(kind)} at ${endpoint.url}`, err);
   }
@@ -94,7 +98,7 @@ export async function webLogin(s: Scenario, kind: WebTransport, endpoint: WebEnd
 export async function webStream(s: Scenario, kind: WebTransport, endpoint: WebEndpoint, label = "raw"): Promise<XmppStream> {
   let stream: XmppStream;
   try {
-    stream = await XmppStream.open(streamOptions(s, kind, endpoint));
+    stream = await s.connection(`a stream over ${transportName(kind)}`, () => XmppStream.open(streamOptions(s, kind, endpoint)), (x) => x);
   } catch (err) {
     asFailure(s, `an XMPP stream over ${transportName(kind)} at ${endpoint.url}`, err);
   }
