@@ -8,7 +8,7 @@ import { applyGates, gatesActive, gateSummary, prepareGates } from "../gates/cli
 import { renderTerminal } from "../report/terminal.js";
 import type { Report } from "../report/types.js";
 import { runTargets, type TargetToRun } from "../runner/many.js";
-import { selectChecks } from "../runner/run.js";
+import { selectChecks, splitJid } from "../runner/run.js";
 import { Progress, targetDoneSummary } from "./progress.js";
 import { assembleReport } from "../runner/report.js";
 import { parseShard, shardSlice, type Shard } from "../runner/shard.js";
@@ -116,7 +116,7 @@ function plan(jid: string | undefined, flags: RunCommandFlags, command: Command)
     if (flags.shard !== undefined) throw new UsageError("--shard slices a targets file: use it with --targets FILE");
     if (!jid) throw new UsageError("give the JID to test as (user@domain, or a domain with --register), or --targets FILE");
     const options = runOptionsFrom(jid, flags, process.env);
-    const domain = jid.includes("@") ? jid.slice(jid.indexOf("@") + 1) : jid;
+    const { domain } = splitJid(jid);
     p = { targets: [{ name: domain, server: options.host ?? domain, options }], parallel: 1, perServer: 1 };
   }
   checkOutputFiles(flags, p.targets.length, suites.size);

@@ -9,7 +9,7 @@ import path from "node:path";
 import { Ajv } from "ajv";
 import { InvalidArgumentError } from "commander";
 import { projectRoot } from "../paths.js";
-import type { RunOptions } from "../runner/run.js";
+import { splitJid, type RunOptions } from "../runner/run.js";
 import { dnsServer, httpUrl, printable, runOptionsFrom, UsageError, type RunFlags } from "./options.js";
 
 export class TargetsFileError extends UsageError {
@@ -189,6 +189,6 @@ function planTarget(t: TargetEntry, file: string, env: NodeJS.ProcessEnv, suites
     require: [],
   };
   const options = runOptionsFrom(t.jid, flags, runEnv);
-  const domain = t.jid.includes("@") ? t.jid.slice(t.jid.indexOf("@") + 1) : t.jid;
+  const { domain } = splitJid(t.jid);
   return { name: t.name, server: t.host ?? domain, options: { ...options, name: t.name } };
 }

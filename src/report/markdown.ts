@@ -8,6 +8,7 @@ import { VERDICTS, type Verdict } from "../checks/types.js";
 import type { ComplianceStatus } from "../scoring/score.js";
 import { categoryStandings, suiteLabels } from "./badge.js";
 import { checksBySpec } from "./junit.js";
+import { softwareName, verdictCounts } from "./summary.js";
 import type { CheckResult, GateSummary, Report, TargetReport } from "./types.js";
 
 /** Escapes text so Markdown and the HTML renderers of CI systems show it literally (also inside table cells). */
@@ -46,12 +47,6 @@ const VERDICT: Record<Verdict, string> = {
 
 const yesNo = (v: boolean | null) => (v === null ? "–" : v ? "yes" : "no");
 
-function counts(checks: CheckResult[]): Record<Verdict, number> {
-  const out = Object.fromEntries(VERDICTS.map((v) => [v, 0])) as Record<Verdict, number>;
-  for (const c of checks) out[c.verdict]++;
-  return out;
-}
-
 function failureLines(check: CheckResult): string[] {
   const lines = [
     `#### ${VERDICT[check.verdict]} \`${check.id}\` — ${mdText(check.title)}`,
@@ -74,10 +69,6 @@ const OUTCOME: Record<TargetReport["outcome"], string> = {
   interrupted: " — **interrupted: checks not finished are errors**",
 };
 
-function softwareOf(t: TargetReport["target"]): string {
-  return t.software?.name ? `${t.software.name}${t.software.version ? ` ${t.software.version}` : ""}` : "unknown software";
-}
-
 /** The whole report: an overview of the targets when there are several, the gates, then each target. */
 export function renderMarkdown(report: Report): string {
   const lines: string[] = [];
@@ -85,9 +76,9 @@ export function renderMarkdown(report: Report): string {
   if (report.targets.length > 1) {
     lines.push(`## xepcheck: ${report.targets.length} servers`, "", "| Server | Software | Outcome | Checks | Levels reached |", "| --- | --- | --- | --- | --- |");
     for (const t of report.targets) {
-      const n = counts(t.checks);
+      const n = verdictCounts(t.checks);
       const reached = t.suites.flatMap((s) => categoryLevels(s)).join(", ") || "–";
-      lines.push(`| ${mdText(t.name)} | ${mdText(softwareOf(t.target))} | ${mdText(t.outcome)}${t.settings.insecure ? " (**--insecure**)" : ""} | ${n.pass} pass · ${n.fail} fail · ${n.error} error | ${mdText(reached)} |`);
+      lines.push(`| ${mdText(t.name)} | ${mdText(softwareName(t.target))} | ${mdText(t.outcome)}${t.settings.insecure ? " (**--insecure**)" : ""} | ${n.pass} pass · ${n.fail} fail · ${n.error} error | ${mdText(reached)} |`);
     }
     lines.push("");
   }
@@ -120,9 +111,9 @@ function gateLines(g: GateSummary): string[] {
 function targetLines(report: Report, target: TargetReport, h: "##" | "###"): string[] {
   const t = target.target;
   const sub = h === "##" ? "###" : "####";
-  const n = counts(target.checks);
+  const n = verdictCounts(target.checks);
   const lines: string[] = [
-    `${h} xepcheck: ${mdText(t.domain)} (${mdText(softwareOf(t))})${OUTCOME[target.outcome]}`,
+    `${h} xepcheck: ${mdText(t.domain)} (${mdText(softwareName(t))})${OUTCOME[target.outcome]}`,
     "",
     `Tested as ${mdText(t.account)}${t.endpoint ? ` via ${mdText(`${t.endpoint.host}:${t.endpoint.port}`)}` : ""} on ${mdText(target.startedAt)} with xepcheck ${mdText(report.tool.version)}` +
       `${target.settings.insecure ? " — **TLS certificate NOT verified (--insecure)**" : ""}.`,

@@ -1,6 +1,6 @@
 /** Combines the verdicts of one spec's checks into the spec's summary. */
-import type { Verdict } from "../checks/types.js";
-import type { CheckResult, SpecSummary } from "./types.js";
+import { VERDICTS, type Verdict } from "../checks/types.js";
+import type { CheckResult, SpecSummary, TargetReport } from "./types.js";
 
 function anyOf(values: (boolean | null)[]): boolean | null {
   const known = values.filter((v): v is boolean => v !== null);
@@ -32,4 +32,17 @@ export function summarizeSpecs(checks: CheckResult[]): Record<string, SpecSummar
       },
     ]),
   );
+}
+
+/** How many checks got each verdict. */
+export function verdictCounts(checks: CheckResult[]): Record<Verdict, number> {
+  const out = Object.fromEntries(VERDICTS.map((v) => [v, 0])) as Record<Verdict, number>;
+  for (const c of checks) out[c.verdict]++;
+  return out;
+}
+
+/** "Prosody 13.0.1", or "unknown software" when the server did not say (XEP-0092). */
+export function softwareName(t: TargetReport["target"]): string {
+  const s = t.software;
+  return s?.name ? [s.name, s.version].filter(Boolean).join(" ") : "unknown software";
 }

@@ -8,14 +8,11 @@
  * answers as RFC 6120 and the XEPs say; what it does wrong is chosen per
  * stanza by `onStanza`.
  */
-import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync } from "node:fs";
 import http from "node:http";
 import net from "node:net";
-import os from "node:os";
-import path from "node:path";
 import tls from "node:tls";
 import { Parser, xml, type Element } from "@xmpp/xml";
+import { makeCertificate, type Certificate } from "./certificate.js";
 
 const NS_STREAMS = "urn:ietf:params:xml:ns:xmpp-streams";
 const NS_STANZAS = "urn:ietf:params:xml:ns:xmpp-stanzas";
@@ -100,27 +97,19 @@ export function iqOf(ns: string): (el: Element) => boolean {
   return (el) => el.is("iq") && el.getChildElements()[0]?.getNS() === ns;
 }
 
-let certificate: { key: string; cert: string } | undefined;
+let certificate: Certificate | undefined;
 
 /** A throw-away self-signed certificate, made once per test process. */
-function throwAwayCertificate(domain: string): { key: string; cert: string } {
-  if (certificate) return certificate;
-  const dir = mkdtempSync(path.join(os.tmpdir(), "xepcheck-fake-xmpp-"));
-  const key = path.join(dir, "key.pem");
-  const cert = path.join(dir, "cert.pem");
-  execFileSync("openssl", [
-    "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-    "-keyout", key, "-out", cert, "-days", "1", "-subj", `/CN=${domain}`, "-addext", `subjectAltName=DNS:${domain}`,
-  ], { stdio: "ignore" });
-  certificate = { key: readFileSync(key, "utf8"), cert: readFileSync(cert, "utf8") };
-  return certificate;
+function throwAwayCertificate(domain: string): Certificate {
+  return (certificate ??= makeCertificate(domain));
 }
 
 export async function startFakeXmpp(options: FakeXmppOptions = {}): Promise<FakeXmpp> {
   const domain = options.domain ?? "fake.test";
   const username = options.username ?? "alice";
   const password = options.password ?? "secret";
-  const secureContext = tls.createSecureContext(throwAwayCertificate(domain));
+  const { key, cert } = throwAwayCertificate(domain);
+  const secureContext = tls.createSecureContext({ key, cert });
   const sockets = new Set<net.Socket>();
   let open = 0;
   let refusals: { left: number; condition: string; text?: string } = { left: 0, condition: "" };

@@ -76,8 +76,4 @@ export function when(iso: string): string {
   return Number.isNaN(d.getTime()) ? iso : `${d.toISOString().slice(0, 19).replace("T", " ")} UTC`;
 }
 
-/** "Prosody 13.0.1", or "unknown software" when the server did not say (XEP-0092). */
-export function softwareName(t: TargetReport["target"]): string {
-  const s = t.software;
-  return s?.name ? [s.name, s.version].filter(Boolean).join(" ") : "unknown software";
-}
+export { softwareName } from "../summary.js";

@@ -9,6 +9,7 @@ import { VERDICTS, type Verdict } from "../../checks/types.js";
 import type { RequirementScore, SuiteScore } from "../../scoring/score.js";
 import { suiteLabels } from "../badge.js";
 import { checksBySpec } from "../junit.js";
+import { verdictCounts } from "../summary.js";
 import { checkHints, softwareOf, softwareTitle, specHints, type Hint, type Remediation, type Software } from "../remediation.js";
 import type { CheckResult, TargetReport } from "../types.js";
 import { renderEvidence } from "./evidence.js";
@@ -64,9 +65,8 @@ function facts(t: TargetReport): string {
 }
 
 function counts(checks: CheckResult[]): string {
-  const n = new Map<Verdict, number>(VERDICTS.map((v) => [v, 0]));
-  for (const c of checks) n.set(c.verdict, n.get(c.verdict)! + 1);
-  const parts = VERDICTS.filter((v) => n.get(v)).map((v) => `${verdictBadge(v)} ${n.get(v)}`);
+  const n = verdictCounts(checks);
+  const parts = VERDICTS.filter((v) => n[v]).map((v) => `${verdictBadge(v)} ${n[v]}`);
   return `<p class="counts"><strong>${checks.length} checks:</strong> ${parts.join(" · ")}</p>`;
 }
 
