@@ -53,24 +53,27 @@ export function httpUrl(value: string): string {
   return value;
 }
 
-export function positiveInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1 || n > 64) throw new InvalidArgumentError("must be a whole number from 1 to 64");
-  return n;
+/** A parser of whole numbers from `min` to `max`; the message names them as `what` ("a whole number", "a number of bytes"). */
+function wholeNumber(min: number, max: number, what = "a whole number"): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`must be ${what} from ${min} to ${max}`);
+    return n;
+  };
 }
+
+export const positiveInt = wholeNumber(1, 64);
 
 /** Bytes of one stanza: at least 16 KiB (a server's features and roster must fit), at most 1 GiB. */
-export function stanzaBytes(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 16384 || n > 1024 ** 3) throw new InvalidArgumentError("must be a number of bytes from 16384 to 1073741824");
-  return n;
-}
+export const stanzaBytes = wholeNumber(16384, 1024 ** 3, "a number of bytes");
 
-export function port(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1 || n > 65535) throw new InvalidArgumentError("must be a port number from 1 to 65535");
-  return n;
-}
+/** Levels of nesting in one stanza: deep enough for any real stanza, shallow enough that walking it never overflows the stack. */
+export const xmlDepth = wholeNumber(8, 1000, "a whole number of levels");
+
+/** disco#items of the domain whose disco#info the probe asks for. */
+export const discoItemCount = wholeNumber(1, 10000);
+
+export const port = wholeNumber(1, 65535, "a port number");
 
 /** `text` safe to quote in a message: control and invisible characters as \u{…}, long text cut. */
 export function printable(text: string, max = 80): string {
@@ -167,6 +170,8 @@ export interface RunFlags extends OutputFlags {
   json?: string;
   trace?: string;
   maxStanzaSize?: number;
+  maxXmlDepth?: number;
+  maxDiscoItems?: number;
   /** Connections open at once to the server, the main session included. */
   maxConnections: number;
   /** DOMAIN:PORT of an external component to test XEP-0114 as (secret in XEPCHECK_COMPONENT_SECRET). */
@@ -280,6 +285,8 @@ export function runOptionsFrom(jid: string, flags: RunFlags, env: NodeJS.Process
     skip: flags.skip,
     mechanisms: flags.saslMechanisms,
     ...(flags.maxStanzaSize ? { maxStanzaBytes: flags.maxStanzaSize } : {}),
+    ...(flags.maxXmlDepth ? { maxXmlDepth: flags.maxXmlDepth } : {}),
+    ...(flags.maxDiscoItems ? { maxDiscoItems: flags.maxDiscoItems } : {}),
     maxConnections: flags.maxConnections,
     ...(component ? { component } : {}),
   };

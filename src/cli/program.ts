@@ -11,8 +11,10 @@ import { mergeReports } from "../report/merge.js";
 import { renderTerminal } from "../report/terminal.js";
 import { ReportFileError, readReportFile, writeJsonReport, writeReportOutputs, type OutputFlags } from "./report-outputs.js";
 import { listSuiteIds, loadSuite, SuiteError } from "../scoring/suite.js";
-import { dnsServer, httpUrl, list, port, positiveInt, positiveSeconds, stanzaBytes, UsageError } from "./options.js";
+import { discoItemCount, dnsServer, httpUrl, list, port, positiveInt, positiveSeconds, stanzaBytes, UsageError, xmlDepth } from "./options.js";
+import { DEFAULT_MAX_DISCO_ITEMS } from "../probe/probe.js";
 import { DEFAULT_MAX_STANZA_BYTES } from "../session/transport.js";
+import { DEFAULT_MAX_XML_DEPTH } from "../session/xml-reader.js";
 import { EXIT, runCommand, type RunCommandFlags } from "./run-command.js";
 import { registerDoapCommands } from "./doap-command.js";
 
@@ -59,6 +61,8 @@ export function buildProgram(): Command {
     .option("--insecure", "do not verify the server's TLS certificate (shown in every report)")
     .option("--timeout <seconds>", "deadline for each protocol step and expected stanza", positiveSeconds, 10)
     .option("--max-stanza-size <bytes>", `close a session whose server sends a larger stanza (default ${DEFAULT_MAX_STANZA_BYTES}, 1 MiB)`, stanzaBytes)
+    .option("--max-xml-depth <levels>", `close a session whose server nests a stanza deeper (default ${DEFAULT_MAX_XML_DEPTH}, from 8 to 1000)`, xmlDepth)
+    .option("--max-disco-items <n>", `probe the disco#info of at most this many of the domain's disco#items; the rest are counted in a note (default ${DEFAULT_MAX_DISCO_ITEMS})`, discoItemCount)
     .option("--dns <server>", "DNS server for SRV lookups: IP or IP:port ([IPv6]:port) (default: the system's resolver)", dnsServer)
     .addOption(new Option("--transport <kind>", "transport of the main session (the others are probed too)").choices(["tcp", "websocket", "bosh"]).default("tcp"))
     .option("--url <url>", "WebSocket (wss://…) or BOSH (https://…) endpoint for --transport (default: from host-meta, XEP-0156)", httpUrl)

@@ -67,7 +67,7 @@ function interruptOnSignals(say: (text: string) => void): { signal: AbortSignal;
 /** Options that describe one server: with --targets they belong in the file. */
 const PER_TARGET_FLAGS = [
   "passwordFile", "register", "host", "port", "tls", "ca", "insecure", "timeout", "scenarioTimeout", "concurrency", "scenarios",
-  "peer", "dns", "transport", "url", "alpn", "directTlsPort", "only", "skip", "saslMechanisms", "maxStanzaSize",
+  "peer", "dns", "transport", "url", "alpn", "directTlsPort", "only", "skip", "saslMechanisms", "maxStanzaSize", "maxXmlDepth", "maxDiscoItems",
   "maxConnections", "component",
 ];
 

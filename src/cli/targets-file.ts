@@ -36,6 +36,8 @@ type Options = {
   skip?: string[];
   saslMechanisms?: string[];
   maxStanzaSize?: number;
+  maxXmlDepth?: number;
+  maxDiscoItems?: number;
   maxConnections?: number;
 };
 
@@ -182,6 +184,8 @@ function planTarget(t: TargetEntry, file: string, env: NodeJS.ProcessEnv, suites
     ...(t.skip ? { skip: t.skip } : {}),
     ...(t.saslMechanisms ? { saslMechanisms: t.saslMechanisms } : {}),
     ...(t.maxStanzaSize ? { maxStanzaSize: t.maxStanzaSize } : {}),
+    ...(t.maxXmlDepth ? { maxXmlDepth: t.maxXmlDepth } : {}),
+    ...(t.maxDiscoItems ? { maxDiscoItems: t.maxDiscoItems } : {}),
     ...(t.maxConnections !== undefined ? { maxConnections: t.maxConnections } : {}),
     ...(t.component ? { component: `${t.component.domain}:${t.component.port}` } : {}),
     ...(t.peer ? { peer: t.peer.jid } : {}),

@@ -4,6 +4,7 @@
  */
 import { StanzaError } from "../session/errors.js";
 import { xml } from "@xmpp/xml";
+import pLimit from "p-limit";
 import type { Session } from "../session/login.js";
 import type { FeatureSnapshot, TlsInfo } from "../session/stream.js";
 import { discoInfo, discoItems, type DataForm, type DiscoInfo } from "./disco.js";
@@ -26,6 +27,11 @@ export interface SoftwareVersion {
   errorKind?: "stanza" | "no-answer";
 }
 
+/** disco#items whose disco#info is asked for, unless --max-disco-items says otherwise: more than any real server lists. */
+export const DEFAULT_MAX_DISCO_ITEMS = 200;
+/** disco#info queries in flight at once on the probing session. */
+const DISCO_IN_FLIGHT = 8;
+
 export interface ProbeResult {
   domain: DiscoInfo;
   /** disco#info of the account's bare JID (PEP, MAM, push live here on many servers). */
@@ -33,6 +39,8 @@ export interface ProbeResult {
   /** disco#items of the domain, each with its own disco#info. */
   components: ComponentInfo[];
   componentsError?: string;
+  /** disco#items past the --max-disco-items limit, whose disco#info was not asked for. */
+  componentsNotProbed?: number;
   software: SoftwareVersion;
   /** XEP-0157 addresses from the serverinfo form, by field name. */
   contactAddresses: Record<string, string[]>;
@@ -60,7 +68,7 @@ export async function softwareVersion(session: Session, to: string): Promise<Sof
   }
 }
 
-export async function probe(session: Session, domain: string): Promise<ProbeResult> {
+export async function probe(session: Session, domain: string, maxItems = DEFAULT_MAX_DISCO_ITEMS): Promise<ProbeResult> {
   const bare = session.jid.split("/")[0]!;
   const [domainInfo, account, items, software] = await Promise.all([
     discoInfo(session.stream, domain),
@@ -68,13 +76,16 @@ export async function probe(session: Session, domain: string): Promise<ProbeResu
     discoItems(session.stream, domain),
     softwareVersion(session, domain),
   ]);
+  // Politeness: a bounded number of items, a few queries at a time.
+  const listed = items.items.filter((item) => !item.node);
+  const inFlight = pLimit(DISCO_IN_FLIGHT);
   const components = await Promise.all(
-    items.items
-      .filter((item) => !item.node)
-      .map(async (item): Promise<ComponentInfo> => ({
+    listed.slice(0, maxItems).map((item) =>
+      inFlight(async (): Promise<ComponentInfo> => ({
         ...(await discoInfo(session.stream, item.jid)),
         ...(item.name ? { name: item.name } : {}),
       })),
+    ),
   );
   const contact = findForm(domainInfo.forms, FORM_SERVERINFO)?.fields ?? {};
   const upload = components
@@ -85,6 +96,7 @@ export async function probe(session: Session, domain: string): Promise<ProbeResu
     account,
     components,
     ...(items.error ? { componentsError: items.error } : {}),
+    ...(listed.length > maxItems ? { componentsNotProbed: listed.length - maxItems } : {}),
     software,
     contactAddresses: Object.fromEntries(Object.entries(contact).filter(([, v]) => v.length > 0)),
     ...(upload !== undefined && Number.isFinite(Number(upload)) ? { uploadMaxFileSize: Number(upload) } : {}),

@@ -78,6 +78,10 @@ export interface TargetReport {
     url?: string;
     /** Largest stanza accepted from the server (--max-stanza-size). */
     maxStanzaBytes?: number;
+    /** Deepest nesting accepted in a stanza (--max-xml-depth). */
+    maxXmlDepth?: number;
+    /** disco#items of the domain probed at most (--max-disco-items). */
+    maxDiscoItems?: number;
     /** Connections open at once to the server (--max-connections). */
     maxConnections?: number;
     /** The external component tested as, DOMAIN:PORT (--component; never its secret). */

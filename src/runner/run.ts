@@ -62,6 +62,10 @@ export interface RunOptions {
   directTlsPort?: number;
   /** Largest element accepted from the server, in bytes (--max-stanza-size; default 1 MiB, DEFAULT_MAX_STANZA_BYTES). */
   maxStanzaBytes?: number;
+  /** Deepest nesting accepted in a stanza (--max-xml-depth; default DEFAULT_MAX_XML_DEPTH). */
+  maxXmlDepth?: number;
+  /** disco#items of the domain probed at most (--max-disco-items; default DEFAULT_MAX_DISCO_ITEMS). */
+  maxDiscoItems?: number;
   /**
    * Aborted on SIGINT/SIGTERM: no new scenario starts (those running finish
    * and clean up), throw-away accounts are still removed, and the report
@@ -246,6 +250,7 @@ export async function runTarget(opts: RunOptions, hooks: RunHooks = {}): Promise
     configuredHost: Boolean(opts.host),
     ...(opts.alpn ? { alpn: opts.alpn } : {}),
     ...(opts.maxStanzaBytes ? { maxStanzaBytes: opts.maxStanzaBytes } : {}),
+    ...(opts.maxXmlDepth ? { maxXmlDepth: opts.maxXmlDepth } : {}),
   });
   const connection = (e: Endpoint, transport: "tcp" | "websocket" | "bosh" = "tcp"): Connection => ({
     endpoint: e,
@@ -278,6 +283,8 @@ export async function runTarget(opts: RunOptions, hooks: RunHooks = {}): Promise
         transport: opts.transport ?? "tcp",
         ...(opts.url ? { url: opts.url } : {}),
         ...(opts.maxStanzaBytes ? { maxStanzaBytes: opts.maxStanzaBytes } : {}),
+        ...(opts.maxXmlDepth ? { maxXmlDepth: opts.maxXmlDepth } : {}),
+        ...(opts.maxDiscoItems ? { maxDiscoItems: opts.maxDiscoItems } : {}),
         ...(opts.maxConnections ? { maxConnections: opts.maxConnections } : {}),
         ...(opts.component ? { component: `${opts.component.domain}:${opts.component.port}` } : {}),
         suites: opts.suites,
@@ -329,7 +336,14 @@ export async function runTarget(opts: RunOptions, hooks: RunHooks = {}): Promise
   }
 
   try {
-    probe = await runProbe(session, domain);
+    probe = await runProbe(session, domain, opts.maxDiscoItems);
+    if (probe.componentsNotProbed) {
+      errors.push({
+        step: "probe",
+        kind: "note",
+        message: `the domain lists ${probe.components.length + probe.componentsNotProbed} disco#items; the disco#info of the first ${probe.components.length} was asked for, ${probe.componentsNotProbed} were left alone (--max-disco-items)`,
+      });
+    }
     const target: Target = {
       domain,
       host: conn.endpoint.host,

@@ -17,7 +17,6 @@
 import http from "node:http";
 import https from "node:https";
 import type { Element } from "@xmpp/xml";
-import parse from "@xmpp/xml/lib/parse.js";
 import { SessionError } from "./errors.js";
 import { corsHeaders, httpRequest, type HttpResponse } from "./http.js";
 import type { TlsInfo } from "./tls-facts.js";
@@ -34,6 +33,7 @@ import {
   type TlsSettings,
   type TransportFacts,
 } from "./transport.js";
+import { DEFAULT_MAX_XML_DEPTH, XmlError, parseXmlDocument, readerFailure } from "./xml-reader.js";
 
 export const NS_HTTPBIND = "http://jabber.org/protocol/httpbind";
 export const NS_XBOSH = "urn:xmpp:xbosh";
@@ -54,6 +54,8 @@ export interface BoshOptions {
   timeoutMs: number;
   /** Largest body (and so stanza) accepted from the server. */
   maxStanzaBytes?: number;
+  /** Deepest nesting accepted in a stanza (default DEFAULT_MAX_XML_DEPTH). */
+  maxXmlDepth?: number;
 }
 
 export class BoshLink implements Link {
@@ -250,6 +252,7 @@ export class BoshLink implements Link {
       agent: this.agent,
       meter: this.meter,
       maxBodyBytes: this.options.maxStanzaBytes ?? DEFAULT_MAX_STANZA_BYTES,
+      strictUtf8: true,
       // A poll must not keep the process alive by itself (waiters have their own deadlines).
       unref: empty,
     }).then(
@@ -273,10 +276,12 @@ export class BoshLink implements Link {
     }
     let body: Element;
     try {
-      body = parse(res.body);
-      if (!body?.is("body", NS_HTTPBIND)) throw new Error(`not a BOSH <body/> (<${body?.name ?? "nothing"}/>)`);
+      // The <body/> wrapper is one level more than the stanzas it carries.
+      body = parseXmlDocument(res.body, (this.options.maxXmlDepth ?? DEFAULT_MAX_XML_DEPTH) + 1);
+      if (!body.is("body", NS_HTTPBIND)) throw new Error(`not a BOSH <body/> (<${body?.name ?? "nothing"}/>)`);
     } catch (err) {
       this.events.note(`unreadable BOSH response (${res.body.length} characters; not shown: unread text may hold secrets)`);
+      if (err instanceof XmlError || err instanceof SessionError) return this.end(readerFailure(err));
       return this.end(new SessionError("protocol", "wait", `unreadable BOSH response: ${(err as Error).message}`));
     }
     const attrs: Record<string, string> = {};
@@ -296,7 +301,7 @@ export class BoshLink implements Link {
       };
       this.events.header({ ...this.streamHeader }, startTagText(body));
     }
-    for (const child of children) this.events.element(standalone(child, body));
+    for (const child of children) this.events.element(standalone(child, body), Math.ceil(res.body.length / children.length));
 
     if (attrs.type === "terminate") {
       const condition = attrs.condition;

@@ -9,7 +9,7 @@ import { createHash } from "node:crypto";
 import net from "node:net";
 import { xml, type Element } from "@xmpp/xml";
 import { SessionError, excerpt, withDeadline } from "./errors.js";
-import { StreamParser } from "./stream-parser.js";
+import { DEFAULT_MAX_XML_DEPTH, StreamReader, readerFailure } from "./xml-reader.js";
 import { Transcript, redactedXml } from "./transcript.js";
 import { DEFAULT_MAX_STANZA_BYTES } from "./transport.js";
 
@@ -27,6 +27,8 @@ export interface ComponentOptions {
   /** Label of this stream in the transcript. */
   label?: string;
   maxStanzaBytes?: number;
+  /** Deepest nesting accepted in a stanza (default DEFAULT_MAX_XML_DEPTH). */
+  maxXmlDepth?: number;
 }
 
 interface Waiter {
@@ -77,20 +79,23 @@ export class ComponentStream {
   }
 
   private start(): Promise<string> {
-    const parser = new StreamParser(this.options.maxStanzaBytes ?? DEFAULT_MAX_STANZA_BYTES);
+    let resolveHeader!: (id: string) => void;
     const header = new Promise<string>((resolve, reject) => {
-      parser.on("start", (el: Element) => {
-        this.options.transcript.record("in", `<stream:stream${Object.entries(el.attrs).map(([k, v]) => ` ${k}='${v}'`).join("")}>`, this.label);
-        if (!el.attrs.id) reject(new SessionError("protocol", "stream-open", "the server's stream header has no id: there is nothing to hash for the handshake"));
-        else resolve(el.attrs.id);
-      });
+      resolveHeader = resolve;
       this.onEnd = (err) => reject(err);
     });
-    parser.on("element", (el: Element) => this.receive(el));
-    parser.on("end", () => this.end(new SessionError("network", "wait", "the server closed the component stream")));
-    parser.on("error", (err: Error) => this.end(err instanceof SessionError ? err : new SessionError("protocol", "wait", `unreadable XML on the component stream: ${err.message}`)));
-    this.socket.setEncoding("utf8");
-    this.socket.on("data", (data: string) => parser.write(data));
+    const limits = { maxStanzaBytes: this.options.maxStanzaBytes ?? DEFAULT_MAX_STANZA_BYTES, maxDepth: this.options.maxXmlDepth ?? DEFAULT_MAX_XML_DEPTH };
+    const reader = new StreamReader(limits, {
+      header: (el) => {
+        this.options.transcript.record("in", `<stream:stream${Object.entries(el.attrs).map(([k, v]) => ` ${k}='${v}'`).join("")}>`, this.label);
+        if (!el.attrs.id) this.end(new SessionError("protocol", "stream-open", "the server's stream header has no id: there is nothing to hash for the handshake"));
+        else resolveHeader(el.attrs.id);
+      },
+      element: (el) => this.receive(el),
+      end: () => this.end(new SessionError("network", "wait", "the server closed the component stream")),
+      error: (err) => this.end(readerFailure(err)),
+    });
+    this.socket.on("data", (data: Buffer) => reader.write(data));
     this.socket.on("close", () => this.end(new SessionError("network", "wait", "the server closed the component connection")));
     this.socket.on("error", (err) => this.end(new SessionError("network", "wait", `component connection: ${err.message}`)));
     return header;

@@ -8,7 +8,7 @@
  * to count.
  */
 import http from "node:http";
-import { stanzaTooLarge } from "./stream-parser.js";
+import { invalidUtf8, stanzaTooLarge } from "./xml-reader.js";
 import https from "node:https";
 import net from "node:net";
 import tls from "node:tls";
@@ -36,6 +36,8 @@ export interface HttpRequestOptions {
   unref?: boolean;
   /** A larger body is refused (the request destroyed, nothing more buffered): a BOSH body carries stanzas. */
   maxBodyBytes?: number;
+  /** The body must be UTF-8 (a BOSH body is XMPP's XML, RFC 6120 §11.6): otherwise the request fails naming the bytes. */
+  strictUtf8?: boolean;
 }
 
 export interface HttpResponse {
@@ -82,21 +84,28 @@ export function httpRequest(url: string, opts: HttpRequestOptions): Promise<Http
     }, opts.timeoutMs);
     if (opts.unref) timer.unref();
     const req = (secure ? https : http).request(options, (res) => {
-      let body = "";
+      const chunks: Buffer[] = [];
       let bytes = 0;
-      res.setEncoding("utf8");
-      res.on("data", (chunk: string) => {
-        bytes += Buffer.byteLength(chunk);
+      res.on("data", (chunk: Buffer) => {
+        bytes += chunk.length;
         if (opts.maxBodyBytes !== undefined && bytes > opts.maxBodyBytes) {
           clearTimeout(timer);
           req.destroy();
           reject(stanzaTooLarge(undefined, opts.maxBodyBytes));
           return;
         }
-        body += chunk;
+        chunks.push(chunk);
       });
       res.on("end", () => {
         clearTimeout(timer);
+        const raw = Buffer.concat(chunks);
+        let body: string;
+        try {
+          body = new TextDecoder("utf-8", { fatal: opts.strictUtf8 ?? false, ignoreBOM: true }).decode(raw);
+        } catch {
+          reject(new SessionError("protocol", "wait", `${where} answered with bytes that are not UTF-8: ${invalidUtf8(raw)} (RFC 6120 §11.6)`, "unsupported-encoding"));
+          return;
+        }
         resolve({ status: res.statusCode ?? 0, headers: res.headers, body, ...(tlsInfo ? { tlsInfo } : {}), ...(tlsSocket ? { tlsSocket } : {}) });
       });
       res.on("error", (err) => {

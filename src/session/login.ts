@@ -3,7 +3,7 @@
  * Each step runs under the stream's deadline and records its features.
  */
 import { xml, type Element } from "@xmpp/xml";
-import { SessionError, excerpt } from "./errors.js";
+import { SessionError, excerpt, type SessionStep } from "./errors.js";
 import {
   CHANNEL_BINDING_TYPES,
   ChannelBindingError,
@@ -274,7 +274,25 @@ export async function bind(stream: XmppStream, resource: string): Promise<string
   );
   const jid = result.getChild("bind", NS_BIND)?.getChildText("jid");
   if (!jid) throw new SessionError("protocol", "bind", "the bind result carries no JID");
+  checkBoundJid(stream, jid, "bind");
   return jid;
+}
+
+/**
+ * RFC 6120 §7.7.1: the server may override the resourcepart, not the user or the
+ * domain. A JID bound to another account is refused: nothing may run as an
+ * identity we did not log in as.
+ */
+export function checkBoundJid(stream: XmppStream, jid: string, step: SessionStep): void {
+  const account = stream.options.from;
+  const slash = jid.indexOf("/");
+  const bare = slash < 0 ? jid : jid.slice(0, slash);
+  if (!account || bare.toLowerCase() === account.toLowerCase()) return;
+  throw new SessionError(
+    "protocol",
+    step,
+    `the server bound the JID ${JSON.stringify(excerpt(jid, 100))}, which is not the account ${account} (RFC 6120 §7.7.1 lets a server override the resourcepart, never the user or domain)`,
+  );
 }
 
 /** RFC 3921's session establishment, only where a server still requires it. */

@@ -13,7 +13,7 @@
 import { createHash, createHmac, randomUUID, timingSafeEqual } from "node:crypto";
 import { xml, type Element } from "@xmpp/xml";
 import { SessionError } from "./errors.js";
-import { connectSecure, offeredChannelBindings, scramClientFor, type ConnectOptions, type Credentials, type Session } from "./login.js";
+import { checkBoundJid, connectSecure, offeredChannelBindings, scramClientFor, type ConnectOptions, type Credentials, type Session } from "./login.js";
 import { ChannelBindingError, channelBindingData, type ChannelBindingType, type ScramClient, ScramError } from "./scram.js";
 import { NS_SM, StreamManagement, isStanza } from "./stream-management.js";
 import { NS_STREAM, type XmppStream } from "./stream.js";
@@ -372,7 +372,10 @@ export async function authenticateSasl2(stream: XmppStream, request: Sasl2Reques
         }
       : {}),
   };
-  if (bound && authorizationIdentifier?.includes("/")) stream.jid = authorizationIdentifier;
+  if (bound && authorizationIdentifier?.includes("/")) {
+    checkBoundJid(stream, authorizationIdentifier, "bind");
+    stream.jid = authorizationIdentifier;
+  }
   if (smResume?.is("resumed")) {
     // XEP-0198 §9.2: the stream is re-established right after <success/>; no features follow.
     return outcome;

@@ -18,7 +18,7 @@ import { TcpLink } from "./tcp.js";
 import { TrafficMeter } from "./traffic.js";
 import type { TlsInfo } from "./tls-facts.js";
 import { Transcript, redactedXml } from "./transcript.js";
-import type { Link, LinkEvents, TlsSettings, TransportFacts, TransportKind } from "./transport.js";
+import { DEFAULT_MAX_STANZA_BYTES, type Link, type LinkEvents, type TlsSettings, type TransportFacts, type TransportKind } from "./transport.js";
 import { WebSocketLink } from "./websocket.js";
 
 export type { TlsInfo } from "./tls-facts.js";
@@ -56,6 +56,8 @@ export interface StreamOptions {
   alpn?: string[];
   /** Largest top-level element accepted from the server, in bytes (default 1 MiB, see DEFAULT_MAX_STANZA_BYTES). TCP. */
   maxStanzaBytes?: number;
+  /** Deepest nesting accepted in a stanza (default DEFAULT_MAX_XML_DEPTH). */
+  maxXmlDepth?: number;
 }
 
 export interface FeatureSnapshot {
@@ -69,9 +71,17 @@ interface Waiter {
   resolve: (el: Element) => void;
   reject: (err: Error) => void;
   step: SessionStep;
+  /** The id of the iq this waits to be answered: found by id, not by asking every waiter. */
+  id?: string;
 }
 
+/**
+ * Elements no one waited for are kept for a later waitFor, the latest first
+ * to go at most INBOX_LIMIT of them and at most INBOX_STANZAS_OF_MAX_SIZE
+ * times --max-stanza-size of their bytes.
+ */
 const INBOX_LIMIT = 500;
+const INBOX_STANZAS_OF_MAX_SIZE = 2;
 
 export class XmppStream {
   features!: Element;
@@ -90,7 +100,9 @@ export class XmppStream {
   private link!: Link;
   private boundJid: string | undefined;
   private waiters: Waiter[] = [];
-  private inbox: Element[] = [];
+  private readonly iqWaiters = new Map<string, Waiter>();
+  private inbox: { el: Element; bytes: number }[] = [];
+  private inboxBytes = 0;
   private headerWaiter: { resolve: () => void; reject: (e: Error) => void } | undefined;
   private closed: SessionError | undefined;
   /** bytesIn when the latest stream header arrived: a header is not what a later timeout waited for. */
@@ -128,7 +140,7 @@ export class XmppStream {
     const { options } = this;
     const events: LinkEvents = {
       header: (attrs, text) => this.onHeader(attrs, text),
-      element: (el) => this.receive(el),
+      element: (el, bytes) => this.receive(el, bytes),
       end: (text) => {
         this.serverClosed = true;
         this.record("in", text);
@@ -136,7 +148,8 @@ export class XmppStream {
       },
       fail: (err) => this.fail(err),
       note: (text) => this.record("note", text),
-      waiting: () => this.waiters.length > 0 || this.headerWaiter !== undefined,
+      sent: (text) => this.record("out", text),
+      waiting: () => this.waiters.length > 0 || this.iqWaiters.size > 0 || this.headerWaiter !== undefined,
     };
     const transport = options.transport ?? "tcp";
     if (transport === "tcp") return new TcpLink(options, this.meter, events);
@@ -256,7 +269,9 @@ export class XmppStream {
   /** Sends `el` and waits for the first element that `match`es: one round trip. */
   async request(el: Element, match: (el: Element) => boolean, step: SessionStep): Promise<Element> {
     if (this.closed) throw this.closedAt(step);
-    const answer = this.waitFor(match, step, { silent: true, what: answerTo(el) });
+    // An answer cannot come before its question: the inbox is not looked at.
+    const id = el.is("iq") ? el.attrs.id : undefined;
+    const answer = this.waitFor(match, step, { silent: true, what: answerTo(el), fresh: true, ...(id ? { id } : {}) });
     answer.catch(() => {});
     if (!this.link.countsRoundTrips) this.meter.add("roundTrips");
     this.send(el);
@@ -270,20 +285,30 @@ export class XmppStream {
   waitFor(
     match: (el: Element) => boolean,
     step: SessionStep = "wait",
-    opts: { timeoutMs?: number; silent?: boolean; what?: string } = {},
+    opts: { timeoutMs?: number; silent?: boolean; what?: string; id?: string; fresh?: boolean } = {},
   ): Promise<Element> {
-    const index = this.inbox.findIndex(match);
-    if (index >= 0) return Promise.resolve(this.inbox.splice(index, 1)[0]!);
+    if (!opts.fresh) {
+      const index = this.inbox.findIndex((kept) => match(kept.el));
+      if (index >= 0) {
+        const [kept] = this.inbox.splice(index, 1);
+        this.inboxBytes -= kept!.bytes;
+        return Promise.resolve(kept!.el);
+      }
+    }
     if (this.closed) return Promise.reject(this.closedAt(step));
     let waiter!: Waiter;
     const promise = new Promise<Element>((resolve, reject) => {
-      waiter = { match, resolve, reject, step };
-      this.waiters.push(waiter);
+      waiter = { match, resolve, reject, step, ...(opts.id ? { id: opts.id } : {}) };
+      if (waiter.id && !this.iqWaiters.has(waiter.id)) this.iqWaiters.set(waiter.id, waiter);
+      else this.waiters.push(waiter);
     });
     this.link.awaiting?.();
-    return this.deadline(step, opts.timeoutMs ?? this.timeoutMs, promise, opts.what).finally(() => {
-      this.waiters = this.waiters.filter((w) => w !== waiter);
-    });
+    return this.deadline(step, opts.timeoutMs ?? this.timeoutMs, promise, opts.what).finally(() => this.forget(waiter));
+  }
+
+  private forget(waiter: Waiter): void {
+    if (waiter.id && this.iqWaiters.get(waiter.id) === waiter) this.iqWaiters.delete(waiter.id);
+    else this.waiters = this.waiters.filter((w) => w !== waiter);
   }
 
   nextId(): string {
@@ -359,7 +384,8 @@ export class XmppStream {
     this.headerWaiter = undefined;
   }
 
-  private receive(el: Element): void {
+  /** `bytes`: the element's size on the wire where the transport knows it, else its serialised length. */
+  private receive(el: Element, bytes = el.toString().length): void {
     this.meter.add("stanzasIn");
     this.record("in", redactedXml(el));
     if (el.is("error", NS_STREAM)) {
@@ -369,9 +395,10 @@ export class XmppStream {
       return;
     }
     this.observers.forEach((fn) => fn(el, "in"));
-    const waiter = this.waiters.find((w) => w.match(el));
+    const byId = el.is("iq") && el.attrs.id !== undefined ? this.iqWaiters.get(el.attrs.id) : undefined;
+    const waiter = byId?.match(el) ? byId : this.waiters.find((w) => w.match(el));
     if (waiter) {
-      this.waiters = this.waiters.filter((w) => w !== waiter);
+      this.forget(waiter);
       waiter.resolve(el);
       return;
     }
@@ -380,8 +407,16 @@ export class XmppStream {
       return;
     }
     this.listeners.forEach((fn) => fn(el));
-    this.inbox.push(el);
-    if (this.inbox.length > INBOX_LIMIT) this.inbox.shift();
+    this.keep(el, bytes);
+  }
+
+  private keep(el: Element, bytes: number): void {
+    const maxBytes = INBOX_STANZAS_OF_MAX_SIZE * (this.options.maxStanzaBytes ?? DEFAULT_MAX_STANZA_BYTES);
+    this.inbox.push({ el, bytes });
+    this.inboxBytes += bytes;
+    while (this.inbox.length > INBOX_LIMIT || (this.inboxBytes > maxBytes && this.inbox.length > 1)) {
+      this.inboxBytes -= this.inbox.shift()!.bytes;
+    }
   }
 
   /** We answer pings; every other request gets service-unavailable (RFC 6120 §8.4). */
@@ -401,8 +436,9 @@ export class XmppStream {
     if (this.closed) return;
     this.closed = err;
     this.headerWaiter?.reject(this.closedAt("stream-open"));
-    for (const w of this.waiters) w.reject(this.closedAt(w.step));
+    for (const w of [...this.waiters, ...this.iqWaiters.values()]) w.reject(this.closedAt(w.step));
     this.waiters = [];
+    this.iqWaiters.clear();
   }
 
   /** Why the stream is closed, as seen by `step` (a stream error says during which step it came). */

@@ -1,13 +1,12 @@
 /**
  * The TCP transport of RFC 6120: one socket (node:net, upgraded in place by
  * STARTTLS, or node:tls from the first byte for XEP-0368 direct TLS) carrying
- * one XML stream, read with xmpp.js's streaming parser.
+ * one XML stream, read by xml-reader.ts.
  */
 import net from "node:net";
 import tls from "node:tls";
 import type { Element } from "@xmpp/xml";
 import { SessionError, withDeadline } from "./errors.js";
-import { StreamParser } from "./stream-parser.js";
 import { describeTls, type TlsInfo } from "./tls-facts.js";
 import type { TrafficMeter } from "./traffic.js";
 import {
@@ -21,6 +20,7 @@ import {
   type OpenAttributes,
   type TlsSettings,
 } from "./transport.js";
+import { DEFAULT_MAX_XML_DEPTH, StreamReader, closingStreamError, readerFailure } from "./xml-reader.js";
 
 export const NS_STREAM = "http://etherx.jabber.org/streams";
 
@@ -36,6 +36,8 @@ export interface TcpOptions {
   alpn?: string[];
   /** Largest top-level element accepted from the server (default DEFAULT_MAX_STANZA_BYTES). */
   maxStanzaBytes?: number;
+  /** Deepest nesting accepted in a stanza (default DEFAULT_MAX_XML_DEPTH). */
+  maxXmlDepth?: number;
 }
 
 export class TcpLink implements Link {
@@ -43,7 +45,7 @@ export class TcpLink implements Link {
   readonly countsRoundTrips = false;
   tlsInfo: TlsInfo | null = null;
   private socket!: net.Socket;
-  private parser!: StreamParser;
+  private reader!: StreamReader;
 
   constructor(
     private readonly options: TcpOptions,
@@ -106,7 +108,7 @@ export class TcpLink implements Link {
   }
 
   open({ to, from, lang }: OpenAttributes): string {
-    this.parser = this.makeParser();
+    this.reader = this.makeReader();
     const header =
       `<?xml version='1.0'?><stream:stream to='${escapeAttr(to)}'${from ? ` from='${escapeAttr(from)}'` : ""} version='1.0' ` +
       `xml:lang='${lang}' xmlns='${NS_CLIENT}' xmlns:stream='${NS_STREAM}'>`;
@@ -136,25 +138,33 @@ export class TcpLink implements Link {
     this.socket.write(text);
   }
 
-  private makeParser(): StreamParser {
-    const parser = new StreamParser(this.options.maxStanzaBytes ?? DEFAULT_MAX_STANZA_BYTES);
-    parser.on("start", (el) => this.events.header({ ...el.attrs }, headerText(el)));
-    parser.on("element", (el) => this.events.element(el));
-    parser.on("end", () => {
-      this.events.end("</stream:stream>");
-      this.socket.end();
+  private makeReader(): StreamReader {
+    const limits = {
+      maxStanzaBytes: this.options.maxStanzaBytes ?? DEFAULT_MAX_STANZA_BYTES,
+      maxDepth: this.options.maxXmlDepth ?? DEFAULT_MAX_XML_DEPTH,
+    };
+    return new StreamReader(limits, {
+      header: (el) => this.events.header({ ...el.attrs }, headerText(el)),
+      element: (el, bytes) => this.events.element(el, bytes),
+      end: () => {
+        this.events.end("</stream:stream>");
+        this.socket.end();
+      },
+      error: (err) => {
+        const failure = readerFailure(err);
+        this.events.note(failure.message);
+        if (failure.condition && !this.socket.destroyed) {
+          const closing = closingStreamError(failure.condition);
+          this.events.sent(closing);
+          this.write(closing);
+        }
+        this.events.fail(failure);
+        this.socket.destroy();
+      },
     });
-    parser.on("error", (err) => {
-      const failure = err instanceof SessionError ? err : new SessionError("protocol", "wait", `malformed XML from the server: ${err.message}`);
-      this.events.note(failure.message);
-      this.events.fail(failure);
-      this.socket.destroy();
-    });
-    return parser;
   }
 
   private attach(socket: net.Socket): void {
-    socket.setEncoding("utf8");
     socket.on("data", this.onData);
     socket.on("close", this.onClose);
     socket.on("error", this.onError);
@@ -166,12 +176,13 @@ export class TcpLink implements Link {
     socket.off("error", this.onError);
   }
 
-  private readonly onData = (data: string) => {
-    this.meter.add("bytesIn", Buffer.byteLength(data));
+  private readonly onData = (data: Buffer) => {
+    this.meter.add("bytesIn", data.length);
     try {
-      this.parser.write(data);
+      this.reader.write(data);
     } catch (err) {
-      this.events.fail(new SessionError("protocol", "wait", `malformed XML from the server: ${(err as Error).message}`));
+      // Not the server's fault: a bug of ours in handling an element. The session ends, saying so.
+      this.events.fail(new SessionError("protocol", "wait", `xepcheck failed to handle what the server sent: ${(err as Error).message}`));
       this.socket.destroy();
     }
   };

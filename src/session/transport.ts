@@ -41,14 +41,16 @@ export interface TlsSettings {
 export interface LinkEvents {
   /** The server opened (or, after a restart, re-opened) the stream: its header attributes and their text. */
   header(attrs: Record<string, string>, text: string): void;
-  /** One complete top-level element from the server. */
-  element(el: Element): void;
+  /** One complete top-level element from the server, and its size in bytes when the transport knows it. */
+  element(el: Element, bytes?: number): void;
   /** The server closed the stream politely (`text` as received, for the transcript). */
   end(text: string): void;
   /** The connection broke or the server spoke something we cannot read. */
   fail(err: SessionError): void;
   /** A remark for the transcript. */
   note(text: string): void;
+  /** Text the transport sent on its own (the stream error closing a stream it cannot read), for the transcript. */
+  sent(text: string): void;
   /** Is anyone waiting for input? (BOSH asks the server for more only then.) */
   waiting(): boolean;
 }

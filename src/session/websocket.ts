@@ -13,12 +13,11 @@
 import net from "node:net";
 import tls from "node:tls";
 import type { Element } from "@xmpp/xml";
-import parse from "@xmpp/xml/lib/parse.js";
 import WebSocket from "ws";
 import { SessionError, withDeadline } from "./errors.js";
 import { describeTls, type TlsInfo } from "./tls-facts.js";
 import type { TrafficMeter } from "./traffic.js";
-import { stanzaTooLarge } from "./stream-parser.js";
+import { DEFAULT_MAX_XML_DEPTH, XmlError, parseXmlDocument, readerFailure, stanzaTooLarge } from "./xml-reader.js";
 import {
   DEFAULT_MAX_STANZA_BYTES,
   NS_FRAMING,
@@ -46,6 +45,8 @@ export interface WebSocketOptions {
   timeoutMs: number;
   /** Largest message (one stanza, RFC 7395 §3.3.3) accepted from the server. */
   maxStanzaBytes?: number;
+  /** Deepest nesting accepted in a stanza (default DEFAULT_MAX_XML_DEPTH). */
+  maxXmlDepth?: number;
 }
 
 export class WebSocketLink implements Link {
@@ -212,10 +213,12 @@ export class WebSocketLink implements Link {
     }
     let el: Element;
     try {
-      el = parse(text);
+      el = parseXmlDocument(text, this.options.maxXmlDepth ?? DEFAULT_MAX_XML_DEPTH);
     } catch (err) {
-      this.events.note(`malformed XML from the server: ${(err as Error).message} (${text.length} characters; not shown: unread text may hold secrets)`);
-      this.events.fail(new SessionError("protocol", "wait", `malformed XML from the server: ${(err as Error).message}`));
+      if (!(err instanceof XmlError || err instanceof SessionError)) throw err;
+      const failure = readerFailure(err);
+      this.events.note(`${failure.message} (${text.length} characters; not shown: unread text may hold secrets)`);
+      this.events.fail(failure);
       this.ws.terminate();
       return;
     }
@@ -226,7 +229,7 @@ export class WebSocketLink implements Link {
       this.events.end(el.toString());
       this.ws.close();
     } else {
-      this.events.element(el);
+      this.events.element(el, Buffer.byteLength(text));
     }
   };
 }

@@ -65,6 +65,10 @@ export interface FakeXmppOptions {
   flood?: { count: number; kind: "message" | "presence" };
   /** Serve upload.<domain> (XEP-0363) with this max-file-size; its HTTP server stores files, or never answers. */
   upload?: { maxFileSize: number; http: "store" | "silent" };
+  /** List this many components (c<i>.<domain>) in the domain's disco#items, each answering disco#info after `delayMs`. */
+  components?: { count: number; delayMs?: number };
+  /** Pad the domain's disco#info with features up to this many bytes (near --max-stanza-size: every session gets it). */
+  discoInfoBytes?: number;
 }
 
 export interface FakeXmpp {
@@ -76,6 +80,9 @@ export interface FakeXmpp {
   mostOpen: number;
   /** HTTP requests the upload server received. */
   uploadRequests: string[];
+  /** disco#info queries to the listed components, and the most of them unanswered at once. */
+  componentQueries: number;
+  mostComponentQueriesInFlight: number;
   /** Ends the next `n` new connections with this stream error right after their stream header. */
   refuseNext(n: number, condition: string, text?: string): void;
   close(): Promise<void>;
@@ -135,6 +142,11 @@ export async function startFakeXmpp(options: FakeXmppOptions = {}): Promise<Fake
   });
   await new Promise<void>((resolve) => uploadHttp.listen(0, "127.0.0.1", resolve));
   const httpPort = (uploadHttp.address() as net.AddressInfo).port;
+  const componentItems = Array.from({ length: options.components?.count ?? 0 }, (_, i) => xml("item", { jid: `c${i}.${domain}` }));
+  let componentQueriesInFlight = 0;
+  /** Features that bring the domain's disco#info to about options.discoInfoBytes. */
+  const padding: string[] = [];
+  for (let bytes = 600; bytes < (options.discoInfoBytes ?? 0) - 100; bytes += 60) padding.push(`urn:example:padding:${padding.length.toString().padStart(8, "0")}`);
   const uploadJid = `upload.${domain}`;
 
   const fake: FakeXmpp = {
@@ -143,6 +155,8 @@ export async function startFakeXmpp(options: FakeXmppOptions = {}): Promise<Fake
     connections: 0,
     mostOpen: 0,
     uploadRequests,
+    componentQueries: 0,
+    mostComponentQueriesInFlight: 0,
     refuseNext: (n, condition, text) => void (refusals = { left: n, condition, ...(text ? { text } : {}) }),
     close: async () => {
       for (const s of sockets) s.destroy();
@@ -280,6 +294,7 @@ export async function startFakeXmpp(options: FakeXmppOptions = {}): Promise<Fake
 
     const act = (el: Element, action: Action) => {
       if (action === "ignore") return;
+      if (action === "answer" && /^c\d+\./.test(el.attrs.to ?? "") && el.getChild("query", NS_DISCO_INFO)) return answerComponent(el);
       if (action === "reset") {
         raw.resetAndDestroy();
         return;
@@ -292,6 +307,16 @@ export async function startFakeXmpp(options: FakeXmppOptions = {}): Promise<Fake
       send(reply);
     };
 
+    const answerComponent = (iq: Element) => {
+      fake.componentQueries++;
+      fake.mostComponentQueriesInFlight = Math.max(fake.mostComponentQueriesInFlight, ++componentQueriesInFlight);
+      setTimeout(() => {
+        componentQueriesInFlight--;
+        const info = xml("query", { xmlns: NS_DISCO_INFO }, xml("identity", { category: "component", type: "generic" }));
+        send(xml("iq", { type: "result", id: iq.attrs.id, from: iq.attrs.to }, info));
+      }, options.components?.delayMs ?? 0);
+    };
+
     /** What a correct server answers (RFC 6120 §8.1.2.1: from whom the client asked, or none for its own account). */
     const answer = (iq: Element): Element => {
       const bare = connection.jid.split("/")[0]!;
@@ -301,13 +326,13 @@ export async function startFakeXmpp(options: FakeXmppOptions = {}): Promise<Fake
         xml("iq", { type: "result", id: iq.attrs.id, ...(iq.attrs.to ? { from: iq.attrs.to } : {}) }, ...children);
       if (iq.attrs.type === "get" && to === domain) {
         if (query?.is("query", NS_DISCO_INFO)) {
-          const vars = [NS_DISCO_INFO, NS_DISCO_ITEMS, NS_PING, NS_VERSION, ...(options.features ?? [])];
+          const vars = [NS_DISCO_INFO, NS_DISCO_ITEMS, NS_PING, NS_VERSION, ...(options.features ?? []), ...padding];
           return result(
             xml("query", { xmlns: NS_DISCO_INFO }, xml("identity", { category: "server", type: "im", name: "fake" }), ...vars.map((v) => xml("feature", { var: v }))),
           );
         }
         if (query?.is("query", NS_DISCO_ITEMS)) {
-          return result(xml("query", { xmlns: NS_DISCO_ITEMS }, ...(options.upload ? [xml("item", { jid: uploadJid, name: "HTTP File Upload" })] : [])));
+          return result(xml("query", { xmlns: NS_DISCO_ITEMS }, ...(options.upload ? [xml("item", { jid: uploadJid, name: "HTTP File Upload" })] : []), ...componentItems));
         }
         if (query?.is("query", NS_VERSION)) {
           return result(xml("query", { xmlns: NS_VERSION }, xml("name", {}, "fake-xmpp"), xml("version", {}, "1.0")));

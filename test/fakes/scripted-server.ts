@@ -49,6 +49,8 @@ export interface ScriptedServer {
   reached: Step[];
   /** A connection was closed by the client while the server still had it open. */
   clientClosed: boolean;
+  /** What the client sent after the server misbehaved (the last 4 KiB). */
+  heard: string;
   close(): Promise<void>;
 }
 
@@ -62,6 +64,10 @@ export const act = {
   silent: (): Act => () => {},
   hangUp: (): Act => (peer) => peer.end(),
   send: (text: string): Act => (peer) => void peer.write(text),
+  /** Bytes as they are, UTF-8 or not. */
+  sendBytes: (bytes: Buffer): Act => (peer) => void (peer.closed || peer.socket.write(bytes)),
+  /** The answer `reply` makes of the request's id (an iq result of the server's choosing). */
+  answer: (reply: (id: string) => string): Act => (peer, request) => void peer.write(reply(attr(request, "id") ?? "")),
   /** RFC 6120 §4.9: the error, the closing tag, the connection closed. */
   streamError: (condition: string, text?: string): Act => (peer) => {
     const said = text ? `<text xmlns='${NS_STREAMS}'>${text}</text>` : "";
@@ -107,6 +113,7 @@ export async function startScriptedServer(script: Script): Promise<ScriptedServe
     port: 0,
     reached: [],
     clientClosed: false,
+    heard: "",
     close: () =>
       new Promise<void>((resolve) => {
         for (const s of sockets) s.destroy();
@@ -170,6 +177,7 @@ function play(raw: net.Socket, script: Script, fake: ScriptedServer, nextStream:
     return m[0];
   };
   const onData = (data: Buffer) => {
+    if (phase === "off") fake.heard = (fake.heard + data.toString("utf8")).slice(-4096);
     buffer += data.toString("utf8");
     for (let progressed = true; progressed && phase !== "off"; ) progressed = advance();
   };

@@ -194,6 +194,34 @@ describe("a server that misbehaves after the login", { timeout: CLI_TIMEOUT }, (
   }
 });
 
+describe("a server whose answers are as large as allowed (CLI, bounded heap)", { timeout: CLI_TIMEOUT }, () => {
+  it("lists 30 000 components (under 1 MiB): 200 are probed, at most 8 queries at a time, the rest counted in a note", async () => {
+    const run = await runAgainst({ components: { count: 30_000, delayMs: 1 } }, [], { NODE_OPTIONS: "--max-old-space-size=128" });
+    expect(run.result.code).toBe(0);
+    expect(run.fake.componentQueries).toBe(199); // the upload service is the first of the 200
+    expect(run.fake.mostComponentQueriesInFlight).toBeLessThanOrEqual(8);
+    expect(run.target.errors).toContainEqual({
+      step: "probe",
+      kind: "note",
+      message: "the domain lists 30001 disco#items; the disco#info of the first 200 was asked for, 29801 were left alone (--max-disco-items)",
+    });
+    expectOthersUnchanged(run, []);
+  });
+
+  it("--max-disco-items 20 probes 20", async () => {
+    const run = await runAgainst({ components: { count: 100 } }, ["--max-disco-items", "20"]);
+    expect(run.result.code).toBe(0);
+    expect(run.fake.componentQueries).toBe(19); // the upload service is the first of the 20
+  });
+
+  it("answers every session's disco#info with 1 000 000 bytes: verdicts unchanged in a 64 MB heap", async () => {
+    const run = await runAgainst({ discoInfoBytes: 1_000_000 }, [], { NODE_OPTIONS: "--max-old-space-size=64" });
+    expect(run.result.code).toBe(0);
+    expect(run.target.traffic.stanzasIn).toBeGreaterThan(0);
+    expectOthersUnchanged(run, []);
+  });
+});
+
 describe("a server that asks us to slow down (CLI, real back-off)", { timeout: CLI_TIMEOUT }, () => {
   it("keeps answering a ping with <resource-constraint/>: the scenario backs off, then says error; the others are untouched", async () => {
     const run = await runAgainst({

@@ -29,19 +29,73 @@ afterAll(() => cert.remove());
 describe("XML that is not XMPP", { timeout: 20_000 }, () => {
   it("a closing tag that does not match: malformed XML at stream-features", async () => {
     const run = await runAgainst({ misbehave: { at: "features", act: act.send("<stream:features><a></b></stream:features>") } }, cert);
-    expectLoginFailure(run, "stream-features", /malformed XML from the server: <\/b> where <\/a> was expected/, { kind: "protocol" });
+    expectLoginFailure(run, "stream-features", /the server sent <\/b> where <\/a> was expected \(RFC 6120 §11\.3\); xepcheck closed the stream with <not-well-formed\/>/, { kind: "protocol" });
     expect(run.fake.clientClosed).toBe(true);
+    expect(run.fake.heard).toContain("<stream:error><not-well-formed xmlns='urn:ietf:params:xml:ns:xmpp-streams'/></stream:error></stream:stream>");
   });
 
   it("an HTTP answer instead of a stream header: refused at its first byte, at stream-open", async () => {
     const run = await runAgainst({ misbehave: { at: "header", act: act.send("HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n") } }, cert);
-    expectLoginFailure(run, "stream-open", /malformed XML from the server: text instead of a stream header: "HTTP\/1.1 400 Bad Request/, { kind: "protocol" });
+    expectLoginFailure(run, "stream-open", /the server sent text instead of a stream header: "HTTP\/1.1 400 Bad Request/, { kind: "protocol" });
   });
 
   it("an unbound namespace prefix in the SASL features: not namespace-well-formed, refused", async () => {
     const features = "<stream:features><sasl:mechanisms><sasl:mechanism>PLAIN</sasl:mechanism></sasl:mechanisms></stream:features>";
     const run = await runAgainst({ misbehave: { at: "features-after-tls", act: act.send(features) } }, cert);
-    expectLoginFailure(run, "stream-features", /unbound namespace prefix "sasl" in <sasl:mechanisms> \(not namespace-well-formed, RFC 6120 §11.3\)/, { kind: "protocol" });
+    expectLoginFailure(run, "stream-features", /unbound namespace prefix "sasl" in <sasl:mechanisms> \(not namespace-well-formed\) \(RFC 6120 §11.3\)/, { kind: "protocol" });
+  });
+});
+
+describe("XML that RFC 6120 §11 forbids: the session ends naming what arrived and the section, with the stream error it calls for", { timeout: 20_000 }, () => {
+  const streamError = (condition: string) => `<stream:error><${condition} xmlns='urn:ietf:params:xml:ns:xmpp-streams'/></stream:error></stream:stream>`;
+  const cases: [string, "header" | "features" | "features-after-tls", string | Buffer, string, RegExp, string][] = [
+    ["a DOCTYPE before the stream header (it used to swallow the stream until a timeout)", "header", `<?xml version='1.0'?><!DOCTYPE stream:stream [<!ENTITY a "b">]><stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' id='x' version='1.0'>`, "stream-open", /the server sent a document type declaration <!DOCTYPE \(RFC 6120 §11\.1\)/, "restricted-xml"],
+    ["a comment in the stream features", "features", "<stream:features><!-- hello --></stream:features>", "stream-features", /the server sent a comment <!-- \(RFC 6120 §11\.1\)/, "restricted-xml"],
+    ["a processing instruction between stanzas", "features", "<?do-something now?><stream:features/>", "stream-features", /the server sent a processing instruction <\? \(RFC 6120 §11\.1\)/, "restricted-xml"],
+    ["an internal entity reference in the SASL mechanisms", "features-after-tls", "<stream:features><mechanisms xmlns='urn:ietf:params:xml:ns:xmpp-sasl'><mechanism>&plain;</mechanism></mechanisms></stream:features>", "stream-features", /the server sent the entity reference &plain; \(only the predefined entities are allowed\) \(RFC 6120 §11\.1\)/, "restricted-xml"],
+    ["a raw U+0001 in an attribute", "features", "<stream:features><starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls' x='\u0001'/></stream:features>", "stream-features", /the server sent the character U\+0001, which XML forbids \(RFC 6120 §11\.3\)/, "not-well-formed"],
+    ["bytes that are not UTF-8 in the SASL mechanisms", "features-after-tls", Buffer.concat([Buffer.from("<stream:features><mechanisms xmlns='urn:ietf:params:xml:ns:xmpp-sasl'><mechanism>PL"), Buffer.from([0xc1, 0x81]), Buffer.from("IN</mechanism></mechanisms></stream:features>")]), "stream-features", /the server sent bytes that are not UTF-8: c1 at byte \d+ of a read \(RFC 6120 §11\.6\)/, "unsupported-encoding"],
+  ];
+  for (const [what, at, sent, step, reason, condition] of cases) {
+    it(`${what}: exit 3 at ${step}, <${condition}/>`, async () => {
+      const run = await runAgainst({ misbehave: { at, act: typeof sent === "string" ? act.send(sent) : act.sendBytes(sent) } }, cert);
+      expectLoginFailure(run, step, reason, { kind: "protocol", condition });
+      expect(run.target.errors[0]!.message).toMatch(new RegExp(`xepcheck closed the stream with <${condition}/>$`));
+      expect(run.fake.heard).toContain(streamError(condition));
+    });
+  }
+
+  for (const prefixed of [true, false]) {
+    it(`a ${prefixed ? "prefixed" : "plain"} element nested 90 000 deep (under the size limit): a limit error at once, naming --max-xml-depth`, async () => {
+      const open = prefixed ? "<p:x xmlns:p='urn:deep'>" : "<x>";
+      const started = Date.now();
+      const run = await runAgainst({ misbehave: { at: "features", act: act.send(`<stream:features>${open.repeat(90_000)}`) } }, cert);
+      expectLoginFailure(run, "stream-features", /nested deeper than 100 levels, xepcheck's maximum XML depth; raise it with --max-xml-depth <levels>/, { kind: "limit", condition: "policy-violation" });
+      expect(run.fake.heard).toContain(streamError("policy-violation"));
+      expect(Date.now() - started).toBeLessThan(10_000); // generous: it used to hold the event loop for 17 s to 100 s
+    });
+  }
+});
+
+describe("the bound JID", { timeout: 20_000 }, () => {
+  const bindResult = (jid: string) => (id: string) => `<iq type='result' id='${id}'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><jid>${jid}</jid></bind></iq>`;
+
+  for (const [what, jid] of [
+    ["another user", `mallory@${FAKE_DOMAIN}/fake`],
+    ["another domain", "alice@elsewhere.test/fake"],
+  ] as const) {
+    it(`names ${what}: exit 3 at bind naming both JIDs, nothing runs as that identity`, async () => {
+      const run = await runAgainst({ misbehave: { at: "bind", act: act.answer(bindResult(jid)) } }, cert);
+      expectLoginFailure(run, "bind", new RegExp(`the server bound the JID "${jid}", which is not the account alice@${FAKE_DOMAIN} \\(RFC 6120 §7\\.7\\.1 `), { kind: "protocol" });
+      expect(run.fake.reached.filter((s) => s === "bind")).toHaveLength(1);
+      expect(run.fake.heard).not.toMatch(/disco#info/);
+    });
+  }
+
+  it("another resource, or the account in other case, is the server's right: the login goes on", async () => {
+    const run = await runAgainst({ misbehave: { at: "bind", act: act.answer(bindResult(`Alice@${FAKE_DOMAIN.toUpperCase()}/chosen-by-server`)) } }, cert, ["--timeout", "1", "--only", "rfc6120.*"]);
+    expect(run.target.outcome).not.toBe("login-failed");
+    expect(run.fake.heard).toMatch(/<iq /); // the run went on to query the server
   });
 });
 
