@@ -4,7 +4,8 @@ import { readFileSync } from "node:fs";
 import type { Report, TargetReport } from "../src/report/types.js";
 import { login, type Session } from "../src/session/login.js";
 
-export const CLI = new URL("../dist/src/cli/main.js", import.meta.url).pathname;
+/** The built CLI; XEPCHECK_CLI points the helpers at another build (test/verdicts/record.ts compares builds with it). */
+export const CLI = process.env.XEPCHECK_CLI || new URL("../dist/src/cli/main.js", import.meta.url).pathname.replace("/dist/dist/", "/dist/");
 
 export interface CliResult {
   code: number | null;
