@@ -10,6 +10,7 @@ import {
   REL_BOSH,
   REL_WEBSOCKET,
   allLinks,
+  hostMetaOffered,
   served,
   type HostMeta,
   type HostMetaDocument,
@@ -62,7 +63,7 @@ async function hostMeta(s: Scenario): Promise<{ meta: HostMeta; found: WebDiscov
   if (docs.every((d) => d.errorKind === "timeout")) {
     throw new SessionError("timeout", "wait", `host-meta of ${s.domain} did not answer: ${meta.xrd.error}`);
   }
-  s.advertised = docs.some(served) ? true : docs.some((d) => d.errorKind === "tls") ? null : false;
+  s.advertised = hostMetaOffered(meta);
   return { meta, found };
 }
 

@@ -5,6 +5,7 @@
  */
 import { xml, type Element } from "@xmpp/xml";
 import { mucService } from "../scenario/muc.js";
+import { NS_PING } from "../session/stream.js";
 import { advertisedOutcome, findDiscoFeature } from "./advertisement.js";
 import { defineCheck, defineScenario, type CheckContext } from "./types.js";
 
@@ -55,7 +56,11 @@ export default [
       const bob = await s.login("peer");
       // Messages to a bare JID go to available resources (RFC 6121 §8.5.2).
       bob.available();
-      await bob.expect((el) => el.is("presence") && el.attrs.from === bob.jid, "bob's own available presence reflected");
+      // RFC 6120 §10.1: the server handles bob's stanzas in order, so once his ping is answered his presence has
+      // taken effect (waiting for its echo to bob would make an RFC 6121 matter a condition of this check).
+      await s.precondition("bob available (initial presence, then a ping answered)", () =>
+        bob.iq(xml("iq", { type: "get", to: s.domain }, xml("ping", { xmlns: NS_PING }))),
+      );
       // The server does not look into the invitation; a room JID on the
       // service (it need not exist) is what a client would send.
       const room = `${s.token("xepcheck-room")}@${mucService(s.ctx) ?? `conference.${s.domain}`}`;

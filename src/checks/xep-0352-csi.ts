@@ -4,7 +4,7 @@
  * Counted as advertised in the post-auth stream features, or as a Bind2
  * inline feature (XEP-0386), the second place a server announces it.
  */
-import { xml } from "@xmpp/xml";
+import { xml, type Element } from "@xmpp/xml";
 import type { Actor } from "../scenario/actor.js";
 import type { Scenario } from "../scenario/scenario.js";
 import { SessionError, StanzaError } from "../session/errors.js";
@@ -14,6 +14,13 @@ import { defineCheck, defineScenario, type CheckContext } from "./types.js";
 import { bind2InlineFeature } from "./xep-0386-bind2.js";
 
 export const NS_CSI = "urn:xmpp:csi:0";
+const NS_CHATSTATES = "http://jabber.org/protocol/chatstates";
+/** How long a chat state must stay away from the inactive session to count as held. */
+const HOLD_MS = 1000;
+/** After <inactive/>, before the chat state is sent. */
+const SETTLE_MS = 200;
+/** After <active/> and a ping: time for a chat state released out of order to show itself. */
+const LATE_MS = 200;
 
 export default [
   defineCheck({
@@ -32,20 +39,49 @@ export default [
   }),
   defineScenario({
     id: "xep0352.state-changes",
-    spec: { doc: "XEP-0352", version: "1.0.0", section: "4.2", url: "https://xmpp.org/extensions/xep-0352.html#indication" },
+    spec: { doc: "XEP-0352", version: "1.0.0", section: "5.1", url: "https://xmpp.org/extensions/xep-0352.html#in-order-processing" },
     level: "INFO",
     requirement:
-      "There is no reply from the server to either of these elements (though they may indirectly cause the server to send stanzas, e.g., to update presence information when the client becomes active after a period of inactivity).",
-    title: "<inactive/> and <active/> are accepted: the stream goes on",
-    needs: ["account"],
+      "As a result, all actions triggered by a CSI nonza sent to the server must happen before processing further requests from the same client to the server.",
+    title: "The server acts on <inactive/>: a chat state waits (or is dropped) until <active/>",
+    needs: ["account", "peer"],
     advertised: csiAdvertised,
     run: async (s) => {
       const alice = await s.login("account");
+      // A contact's chat state (servers treat what comes from the account's own resources differently).
+      const other = await s.login("peer");
+      // A chat state without a body (XEP-0085): what CSI servers hold back or drop for an inactive client (§2.2).
+      const chatState = () => {
+        const id = s.token("cs");
+        other.send(xml("message", { to: alice.jid, type: "chat", id }, xml("composing", { xmlns: NS_CHATSTATES })));
+        return (el: Element) => el.is("message") && el.attrs.id === id;
+      };
+      await s.precondition("a chat state from bob reaches alice while she is active", () =>
+        alice.expect(chatState(), "the chat state at the active session"),
+      );
       alice.send(xml("inactive", { xmlns: NS_CSI }));
-      await stillServed(s, alice, "<inactive/>");
+      // Nothing more is sent on alice's stream until <active/>: client data ends the holding on some servers
+      // (Prosody's mod_csi_simple), so no ping can serve as the barrier here; a short pause lets <inactive/> take effect.
+      await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
+      const held = chatState();
+      // No barrier tells "held" from "not yet routed": a short bounded wait (any client data could end the holding).
+      const early = await alice.stream.waitFor(held, "wait", { timeoutMs: HOLD_MS }).catch(() => undefined);
+      if (early) {
+        // Holding is the server's choice (§2.2): nothing observable. Advertised: could not tell; not advertised: not offered.
+        if (csiAdvertised(s.ctx)) s.skip(`not determined: the server delivered a chat state at once to the inactive session (${HOLD_MS} ms), as it may`);
+        s.fail(`the chat state held back or dropped while alice is inactive (${HOLD_MS} ms)`, `it arrived at once: ${early.toString()}`);
+      }
       alice.send(xml("active", { xmlns: NS_CSI }));
+      // §5.1: what <active/> releases is on the wire before the answer to the next request.
       await stillServed(s, alice, "<active/>");
-      s.summary = "after <inactive/> and after <active/>, the server still answered a ping on the same stream";
+      const released = await alice.stream.waitFor(held, "wait", { timeoutMs: 0 }).catch(() => undefined);
+      if (!released) {
+        const late = await alice.stream.waitFor(held, "wait", { timeoutMs: LATE_MS }).catch(() => undefined);
+        if (late) s.fail("the held chat state delivered before the answer to the ping sent after <active/> (§5.1)", `it came after the answer: ${late.toString()}`);
+      }
+      s.summary = released
+        ? `a chat state sent to the inactive session was held for ${HOLD_MS} ms and delivered on <active/>, before the answer to the next ping (§5.1)`
+        : `a chat state sent to the inactive session was not delivered, nor on <active/>: dropped (§2.2 allows it)`;
     },
   }),
 ];

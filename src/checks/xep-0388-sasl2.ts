@@ -18,6 +18,7 @@ import {
   LabelledTranscript,
   NS_SASL,
   Sasl2Failure,
+  Sasl2NotOffered,
   adoptInlineSm,
   adoptResumedSm,
   authenticateSasl2,
@@ -111,6 +112,8 @@ export async function sasl2Login(s: Scenario, label: string, request: ScenarioSa
     );
   } catch (err) {
     if (err instanceof Sasl2Failure) throw new ScenarioFailure(`SASL2 <success/> for ${label}`, redactedXml(err.element));
+    // Not offered (verdict na when not advertised), not "could not tell".
+    if (err instanceof Sasl2NotOffered) throw new ScenarioFailure("<authentication xmlns='urn:xmpp:sasl:2'/> in the stream features after TLS", err.message);
     throw err;
   }
   s.cleanup(`close ${label}`, () => login.stream.close());

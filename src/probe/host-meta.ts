@@ -143,6 +143,17 @@ export function served(doc: HostMetaDocument): boolean {
   return doc.status === 200 && !doc.error;
 }
 
+/**
+ * Does the domain's origin offer host-meta? true when a document was served;
+ * false when neither was (an HTTP error status, a refused connection);
+ * null when TLS stood in the way or nothing answered: we could not tell.
+ */
+export function hostMetaOffered(meta: HostMeta): boolean | null {
+  const docs = [meta.xrd, meta.jrd];
+  if (docs.some(served)) return true;
+  return docs.some((d) => d.errorKind === "tls") || docs.every((d) => d.errorKind === "timeout") ? null : false;
+}
+
 /** The links of the documents that were served, XRD first, without duplicates. */
 export function allLinks(meta: HostMeta): HostMetaLink[] {
   const seen = new Set<string>();

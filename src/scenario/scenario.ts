@@ -179,6 +179,22 @@ export class Scenario {
     throw new ScenarioFailure(expected, actual);
   }
 
+  /**
+   * Sets the stage (a room created, a contact available): a step whose
+   * failure says nothing of the requirement under test. It ends the check as
+   * skip when the server did not do what the stage needs, or error when we
+   * could not tell, naming the precondition; never as a fail.
+   */
+  async precondition<T>(what: string, step: () => Promise<T>): Promise<T> {
+    try {
+      return await step();
+    } catch (err) {
+      if (err instanceof ScenarioSkip || err instanceof ServerBusy || streamSlowDown(err)) throw err;
+      if (err instanceof ScenarioFailure || err instanceof StanzaError) this.skip(`precondition not met: ${what}: ${err.message}`);
+      throw new Error(`precondition not met: ${what}: ${(err as Error).message}`);
+    }
+  }
+
   /** Asserts `condition`; otherwise the scenario fails with expected and actual. */
   ensure(condition: unknown, expected: string, actual: string): void {
     if (!condition) this.fail(expected, actual);
@@ -201,6 +217,20 @@ export class Scenario {
     this.connections?.end();
     return problems;
   }
+}
+
+/** Steps of setting up a connection: a stream error there ends the session before the scenario asked anything. */
+const CONNECTION_STEPS = new Set(["dns", "tcp-connect", "tls-handshake", "stream-open", "stream-features", "starttls", "sasl", "register", "bind", "session"]);
+/** Stream errors (RFC 6120 §4.9.3) that report the server's trouble, not a refusal of what was sent. */
+const SERVER_TROUBLE = new Set(["internal-server-error", "system-shutdown", "connection-timeout", "remote-connection-failed", "host-gone", "reset", "undefined-condition"]);
+
+/**
+ * A stream error in answer to what the scenario sent is a definite refusal;
+ * one while connecting, or one that reports the server's own trouble, says
+ * nothing about the feature ("could not tell", never "not offered").
+ */
+function isRefusal(err: unknown): err is SessionError {
+  return err instanceof SessionError && err.kind === "stream-error" && !CONNECTION_STEPS.has(err.step) && !SERVER_TROUBLE.has(err.condition ?? "");
 }
 
 /** works × advertised → verdict, as the specs' readers expect it. */
@@ -242,7 +272,7 @@ export async function runScenario(def: ScenarioDefinition, env: ScenarioEnvironm
         const ms = env.connectionLimit?.serverAskedToSlowDown(slowDown, `a session of ${def.id}`);
         s.slowedDown(ms === undefined ? `server asked us to slow down (${slowDown}): it ended the session` : `${slowDownNote(slowDown, ms)} before the next connection`);
       }
-    } else if (err instanceof ScenarioFailure || err instanceof StanzaError || (err instanceof SessionError && err.kind === "stream-error")) {
+    } else if (err instanceof ScenarioFailure || err instanceof StanzaError || isRefusal(err)) {
       // A stream error in answer to what we sent is a definite refusal, not "could not tell".
       const failure =
         err instanceof ScenarioFailure

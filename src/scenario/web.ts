@@ -6,7 +6,7 @@
  */
 import { xml, type Element } from "@xmpp/xml";
 import type { Evidence } from "../checks/types.js";
-import { linksOf, served, webDiscovery, type WebDiscovery, type WebEndpoint } from "../probe/host-meta.js";
+import { hostMetaOffered, linksOf, served, webDiscovery, type WebDiscovery, type WebEndpoint } from "../probe/host-meta.js";
 import { SessionError } from "../session/errors.js";
 import { login, type Session } from "../session/login.js";
 import { XmppStream } from "../session/stream.js";
@@ -26,14 +26,23 @@ export function discovery(s: Scenario): Promise<WebDiscovery> {
   return webDiscovery(s.target);
 }
 
-/** The endpoint of `kind`, or a skip that says why none is known. */
+/**
+ * The endpoint of `kind`. Without one: not offered (na) when the domain's
+ * origin serves no host-meta or a host-meta that lists none, since that is
+ * where a server advertises it (XEP-0156); a skip saying why when host-meta
+ * could not be read (TLS, no answer).
+ */
 export async function endpointFor(s: Scenario, kind: WebTransport): Promise<{ endpoint: WebEndpoint; found: WebDiscovery }> {
   const found = await discovery(s);
   const endpoint = found[kind];
   if (!endpoint) {
     const asked = found.asked.map((a) => `${a.url}${a.connectedTo ? ` at ${a.connectedTo}` : ""}: ${a.result}`).join("; ");
     const example = kind === "websocket" ? "wss://…" : "https://…";
-    s.skip(`no ${transportName(kind)} endpoint is known: no --url, and host-meta (XEP-0156) lists none (${asked}); give --url ${example}`);
+    if (hostMetaOffered(found.hostMeta) === null) {
+      s.skip(`no ${transportName(kind)} endpoint is known: no --url, and host-meta (XEP-0156) could not be read (${asked}); give --url ${example}`);
+    }
+    s.advertised = false;
+    s.fail(`a ${transportName(kind)} endpoint listed in host-meta (XEP-0156), or given with --url ${example}`, `none: ${asked}`);
   }
   s.note(
     `${transportName(kind)} endpoint ${endpoint.url} (from ${endpoint.source}${endpoint.connectHost ? `; connected at ${endpoint.connectHost}, as --host says` : ""})`,

@@ -418,6 +418,13 @@ export interface Sasl2Login {
   offer: Sasl2Offer;
 }
 
+/** The stream features after TLS hold no SASL2 <authentication/>: not offered, not a failure. */
+export class Sasl2NotOffered extends SessionError {
+  constructor() {
+    super("protocol", "sasl", "the server does not offer SASL2 on this stream");
+  }
+}
+
 /**
  * Opens a TLS-protected stream with from='<bare JID>' (ejabberd and Prosody's
  * FAST offer SASL2 only then) and authenticates with SASL2.
@@ -427,7 +434,7 @@ export async function loginSasl2(options: Sasl2LoginOptions): Promise<Sasl2Login
   const stream = await connectSecure({ ...options, from: `${credentials.username}@${options.domain}` });
   try {
     const offer = sasl2Offer(stream.features);
-    if (!offer) throw new SessionError("protocol", "sasl", "the server does not offer SASL2 on this stream");
+    if (!offer) throw new Sasl2NotOffered();
     const outcome = await authenticateSasl2(stream, {
       ...options,
       username: credentials.username,

@@ -222,6 +222,27 @@ describe("a server whose answers are as large as allowed (CLI, bounded heap)", {
   });
 });
 
+describe("what a server does not offer reads 'not offered', not 'could not tell'", { timeout: CLI_TIMEOUT }, () => {
+  it("no SASL2 on the stream: the Bind 2 scenarios are na, not error", async () => {
+    const run = await runAgainst({}, ["--only", "xep0386.*"]);
+    expect(run.result.code).toBe(0);
+    for (const id of ["xep0386.bind", "xep0386.inline-sm", "xep0386.inline-carbons", "xep0386.inline-csi"]) {
+      expect(run.check(id), id).toMatchObject({ verdict: "na", advertised: false, works: false });
+    }
+    expect(run.check("xep0386.bind").summary).toMatch(/^not offered: expected <authentication xmlns='urn:xmpp:sasl:2'\/> in the stream features after TLS; got the server does not offer SASL2 on this stream$/);
+  });
+
+  it("host-meta refused at the domain's origin: XEP-0156 not offered, and WebSocket and BOSH not advertised (na), not skipped", async () => {
+    const run = await runAgainst({}, ["--only", "xep0156.xrd,rfc7395.websocket,xep0206.bosh"]);
+    expect(run.result.code).toBe(0);
+    expect(run.check("xep0156.xrd")).toMatchObject({ verdict: "na", advertised: false });
+    for (const id of ["rfc7395.websocket", "xep0206.bosh"]) {
+      expect(run.check(id), id).toMatchObject({ verdict: "na", advertised: false, works: false });
+      expect(run.check(id).summary, id).toMatch(/^not offered: expected a (WebSocket|BOSH) endpoint listed in host-meta \(XEP-0156\), or given with --url .*; got none: https:\/\/fake\.test\/\.well-known\/host-meta at 127\.0\.0\.1/);
+    }
+  });
+});
+
 describe("a server that asks us to slow down (CLI, real back-off)", { timeout: CLI_TIMEOUT }, () => {
   it("keeps answering a ping with <resource-constraint/>: the scenario backs off, then says error; the others are untouched", async () => {
     const run = await runAgainst({

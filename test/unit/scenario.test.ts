@@ -98,6 +98,39 @@ describe("verdicts from advertised x works", () => {
     expect(outcome).toMatchObject({ verdict: "error", works: null });
   });
 
+  it("a stream error while a scenario's connection is set up (STARTTLS), or one reporting the server's trouble, is 'could not tell', never 'not offered'", async () => {
+    for (const err of [
+      new SessionError("stream-error", "starttls", "stream error internal-server-error during starttls", "internal-server-error"),
+      new SessionError("stream-error", "sasl", "stream error not-authorized during sasl", "not-authorized"),
+      new SessionError("stream-error", "wait", "stream error internal-server-error", "internal-server-error"),
+    ]) {
+      const { outcome } = await runScenario(scenario(async () => Promise.reject(err), false), env());
+      expect(outcome, err.message).toMatchObject({ verdict: "error", works: null });
+      expect(outcome.summary).toBe(`could not tell: ${err.message}`);
+    }
+    // In answer to what the scenario sent, a stream error is a refusal: not offered when not advertised.
+    const refused = new SessionError("stream-error", "wait", "stream error unsupported-stanza-type", "unsupported-stanza-type");
+    const { outcome } = await runScenario(scenario(async () => Promise.reject(refused), false), env());
+    expect(outcome).toMatchObject({ verdict: "na", works: false });
+  });
+
+  it("a failed precondition skips (the server did not set the stage) or errs (could not tell), naming it; never a fail", async () => {
+    const setStage = (err: Error) =>
+      scenario(async (s) => {
+        await s.precondition("bob available", () => Promise.reject(err));
+        s.fail("never reached", "");
+      });
+    const skipped = await runScenario(setStage(new ScenarioFailure("bob's own presence reflected", "nothing arrived at bob within 200 ms")), env());
+    expect(skipped.outcome).toMatchObject({ verdict: "skip", works: null });
+    expect(skipped.outcome.summary).toBe("precondition not met: bob available: expected bob's own presence reflected; got nothing arrived at bob within 200 ms");
+    const refused = await runScenario(setStage(new StanzaError("forbidden", "auth", undefined, "<iq/>")), env());
+    expect(refused.outcome).toMatchObject({ verdict: "skip" });
+    expect(refused.outcome.summary).toMatch(/^precondition not met: bob available: stanza error: forbidden/);
+    const lost = await runScenario(setStage(new SessionError("stream-error", "wait", "stream error conflict", "conflict")), env());
+    expect(lost.outcome).toMatchObject({ verdict: "error", works: null });
+    expect(lost.outcome.summary).toBe("could not tell: precondition not met: bob available: stream error conflict");
+  });
+
   it("a missing second account skips with the reason", async () => {
     const { outcome } = await runScenario(scenario(async (s) => void (await s.login("peer"))), env());
     expect(outcome.verdict).toBe("skip");
