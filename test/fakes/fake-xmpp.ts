@@ -45,6 +45,8 @@ export type Action =
 export interface Connection {
   /** 0 for the first connection accepted, and so on. */
   index: number;
+  /** The account logged in on it. */
+  user?: string;
   /** The full JID bound on it. */
   jid: string;
 }
@@ -69,6 +71,16 @@ export interface FakeXmppOptions {
   components?: { count: number; delayMs?: number };
   /** Pad the domain's disco#info with features up to this many bytes (near --max-stanza-size: every session gets it). */
   discoInfoBytes?: number;
+  /** A second account (for --peer), with this password. */
+  peer?: { username: string; password: string };
+  /** Deliver messages to the session bound to their full 'to' (from the sender's full JID). */
+  routing?: boolean;
+  /**
+   * XEP-0352: "hold" keeps body-less messages for an inactive session until <active/>,
+   * "drop" discards them, "ignore" accepts the nonzas and does nothing,
+   * "stream-error" answers them with <unsupported-stanza-type/>. `advertised` puts <csi/> in the features.
+   */
+  csi?: { mode: "hold" | "drop" | "ignore" | "stream-error"; advertised: boolean };
 }
 
 export interface FakeXmpp {
@@ -104,6 +116,12 @@ export function iqOf(ns: string): (el: Element) => boolean {
   return (el) => el.is("iq") && el.getChildElements()[0]?.getNS() === ns;
 }
 
+interface CsiState {
+  inactive: boolean;
+  /** Held stanzas while inactive ("hold"); undefined when nothing is held. */
+  held?: string[];
+}
+
 let certificate: Certificate | undefined;
 
 /** A throw-away self-signed certificate, made once per test process. */
@@ -120,6 +138,8 @@ export async function startFakeXmpp(options: FakeXmppOptions = {}): Promise<Fake
   const sockets = new Set<net.Socket>();
   let open = 0;
   let refusals: { left: number; condition: string; text?: string } = { left: 0, condition: "" };
+  /** Bound sessions by full JID, for routing. */
+  const bound = new Map<string, { deliver: (text: string) => void; csi: CsiState }>();
 
   const uploadRequests: string[] = [];
   const files = new Map<string, Buffer>();
@@ -195,7 +215,7 @@ export async function startFakeXmpp(options: FakeXmppOptions = {}): Promise<Fake
     const features = (): string => {
       if (stage === "initial") return `<starttls xmlns='${NS_TLS}'><required/></starttls>`;
       if (stage === "tls") return `<mechanisms xmlns='${NS_SASL}'><mechanism>PLAIN</mechanism></mechanisms>`;
-      return `<bind xmlns='${NS_BIND}'/>`;
+      return `<bind xmlns='${NS_BIND}'/>${options.csi?.advertised ? "<csi xmlns='urn:xmpp:csi:0'/>" : ""}`;
     };
 
     const newParser = () => {
@@ -237,7 +257,9 @@ export async function startFakeXmpp(options: FakeXmppOptions = {}): Promise<Fake
       }
       if (stage === "tls" && el.is("auth", NS_SASL)) {
         const [, user, pass] = Buffer.from(el.text(), "base64").toString("utf8").split("\0");
-        if (el.attrs.mechanism === "PLAIN" && user === username && pass === password) {
+        const account = user === username && pass === password ? username : options.peer && user === options.peer.username && pass === options.peer.password ? user : undefined;
+        if (el.attrs.mechanism === "PLAIN" && account) {
+          connection.user = account;
           write(`<success xmlns='${NS_SASL}'/>`);
           stage = "authenticated";
           newParser();
@@ -248,8 +270,43 @@ export async function startFakeXmpp(options: FakeXmppOptions = {}): Promise<Fake
       }
       if (stage !== "authenticated") return streamError("not-authorized");
       if (!connection.jid) return bind(el);
+      if (el.getNS() === "urn:xmpp:csi:0") return clientState(el);
+      if (options.routing && el.is("message") && el.attrs.to) return route(el);
       const action = options.onStanza?.(el, connection, fake) ?? "answer";
       act(el, action);
+    };
+
+    /** This session's client state (XEP-0352) and what is held for it. */
+    const csi: CsiState = { inactive: false };
+    const clientState = (el: Element) => {
+      const mode = options.csi?.mode;
+      if (!mode || mode === "stream-error") return streamError("unsupported-stanza-type");
+      if (mode === "ignore") return;
+      csi.inactive = el.getName() === "inactive";
+      if (csi.inactive) csi.held = mode === "hold" ? [] : undefined;
+      else {
+        for (const text of csi.held ?? []) write(text);
+        csi.held = undefined;
+      }
+    };
+    const route = (el: Element) => {
+      const to = el.attrs.to!;
+      // A bare JID reaches every session of the account (RFC 6121 §8.5.2, as if all were available).
+      for (const [jid, target] of bound) if (jid === to || (!to.includes("/") && jid.startsWith(`${to}/`))) routeTo(target, el);
+    };
+    const routeTo = (target: { deliver: (text: string) => void; csi: CsiState }, el: Element) => {
+      const copy = xml("message", { ...el.attrs, from: connection.jid }, ...el.getChildElements());
+      const unimportant = !copy.getChild("body");
+      if (unimportant && target.csi.inactive && options.csi?.mode === "drop") return;
+      if (unimportant) target.deliver(copy.toString());
+      else {
+        // A message with a body is important: it goes at once, after what was held (in order).
+        const held = target.csi.held;
+        target.csi.held = undefined;
+        for (const text of held ?? []) target.deliver(text);
+        target.deliver(copy.toString());
+        if (held) target.csi.held = [];
+      }
     };
 
     const send = (el: Element) => (heldBack ? heldBack.push(el.toString()) : write(el.toString()));
@@ -257,7 +314,8 @@ export async function startFakeXmpp(options: FakeXmppOptions = {}): Promise<Fake
     const bind = (el: Element) => {
       const request = el.getChild("bind", NS_BIND);
       if (!el.is("iq") || el.attrs.type !== "set" || !request) return streamError("not-authorized");
-      connection.jid = `${username}@${domain}/${request.getChildText("resource") || `fake-${connection.index}`}`;
+      connection.jid = `${connection.user}@${domain}/${request.getChildText("resource") || `fake-${connection.index}`}`;
+      bound.set(connection.jid, { deliver: (text) => (csi.inactive && csi.held ? csi.held.push(text) : write(text)), csi });
       send(xml("iq", { type: "result", id: el.attrs.id }, xml("bind", { xmlns: NS_BIND }, xml("jid", {}, connection.jid))));
       if (options.flood) flood(options.flood.count, options.flood.kind);
     };
@@ -381,6 +439,7 @@ export async function startFakeXmpp(options: FakeXmppOptions = {}): Promise<Fake
     raw.on("end", closedByClient);
     raw.on("close", () => {
       closedByClient();
+      bound.delete(connection.jid);
       sockets.delete(raw);
     });
     raw.on("error", () => {});

@@ -243,6 +243,46 @@ describe("what a server does not offer reads 'not offered', not 'could not tell'
   });
 });
 
+describe("XEP-0352: CSI works only when the server is seen to act on it", { timeout: CLI_TIMEOUT }, () => {
+  const csiRun = (csi: NonNullable<FakeXmppOptions["csi"]>) =>
+    runAgainst({ routing: true, peer: { username: "bob", password: "bob-pw" }, csi }, ["--only", "xep0352.*", "--peer", `bob@fake.test`], {
+      XEPCHECK_PEER_PASSWORD: "bob-pw",
+    });
+
+  for (const mode of ["hold", "drop"] as const) {
+    it(`a server that ${mode === "hold" ? "holds a chat state until <active/>" : "drops a chat state while inactive"}: works, pass`, async () => {
+      const run = await csiRun({ mode, advertised: true });
+      expect(run.check("xep0352.state-changes")).toMatchObject({ verdict: "pass", advertised: true, works: true });
+      expect(run.check("xep0352.state-changes").summary).toMatch(mode === "hold" ? /held for 1000 ms and delivered on <active\/>/ : /dropped \(§2\.2 allows it\)/);
+    });
+  }
+
+  it("a server that ignores <inactive/> and delivers at once, not advertising CSI: works false, na (it used to read 'works, but is not advertised')", async () => {
+    const run = await csiRun({ mode: "ignore", advertised: false });
+    expect(run.check("xep0352.state-changes")).toMatchObject({ verdict: "na", advertised: false, works: false });
+    expect(run.check("xep0352.state-changes").summary).toMatch(/^not offered: expected the chat state held back or dropped while alice is inactive \(1000 ms\); got it arrived at once/);
+  });
+
+  it("the same, advertising CSI: not determined (skip), since holding is the server's choice", async () => {
+    const run = await csiRun({ mode: "ignore", advertised: true });
+    expect(run.check("xep0352.state-changes")).toMatchObject({ verdict: "skip", advertised: true, works: null });
+  });
+
+  it("a stream error in answer to <inactive/>, CSI advertised: advertised but broken", async () => {
+    const run = await csiRun({ mode: "stream-error", advertised: true });
+    expect(run.check("xep0352.state-changes")).toMatchObject({ verdict: "fail", advertised: true, works: false });
+  });
+});
+
+describe("XEP-0249 on a server that does not echo a client's own presence", { timeout: CLI_TIMEOUT }, () => {
+  it("the invitation is still delivered and judged: pass (the echo is an RFC 6121 matter, not a condition of XEP-0249)", async () => {
+    const run = await runAgainst({ routing: true, peer: { username: "bob", password: "bob-pw" } }, ["--only", "xep0249.delivered", "--peer", "bob@fake.test"], {
+      XEPCHECK_PEER_PASSWORD: "bob-pw",
+    });
+    expect(run.check("xep0249.delivered")).toMatchObject({ verdict: "pass", works: true });
+  });
+});
+
 describe("a server that asks us to slow down (CLI, real back-off)", { timeout: CLI_TIMEOUT }, () => {
   it("keeps answering a ping with <resource-constraint/>: the scenario backs off, then says error; the others are untouched", async () => {
     const run = await runAgainst({
