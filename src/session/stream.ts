@@ -76,9 +76,9 @@ interface Waiter {
 }
 
 /**
- * Elements no one waited for are kept for a later waitFor, the latest first
- * to go at most INBOX_LIMIT of them and at most INBOX_STANZAS_OF_MAX_SIZE
- * times --max-stanza-size of their bytes.
+ * Elements no one waited for are kept for a later waitFor: at most
+ * INBOX_LIMIT of them and INBOX_STANZAS_OF_MAX_SIZE times --max-stanza-size
+ * of their bytes, the oldest dropped first.
  */
 const INBOX_LIMIT = 500;
 const INBOX_STANZAS_OF_MAX_SIZE = 2;

@@ -255,11 +255,7 @@ export class StreamReader extends TreeBuilder {
 }
 
 /** Thrown from a callback to stop the tokenizer after the stream ended (caught in StreamReader.write). */
-class StopReading extends SessionError {
-  constructor() {
-    super("network", "wait", "the stream ended");
-  }
-}
+class StopReading extends Error {}
 
 /** One XML document (a WebSocket frame, a BOSH body): its root element, or XmlError / a "limit" SessionError. */
 export function parseXmlDocument(text: string, maxDepth: number): Element {
