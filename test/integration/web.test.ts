@@ -204,14 +204,14 @@ for (const kind of ["prosody", "ejabberd"] as const) {
       });
     });
 
-    it("without --url or host-meta, the web scenarios skip and say why", async () => {
+    it("without --url, and no host-meta at the domain's origin, the web transports are not advertised: na, saying where it looked", async () => {
       // Nothing serves host-meta on 127.0.0.1:443, where --host puts the domain.
       const report = await cli(s, "no-endpoint", ["--only", "rfc7395.websocket,xep0206.bosh,xep0156.xrd"]);
       for (const id of ["rfc7395.websocket", "xep0206.bosh"]) {
-        expect(check(report, id), id).toMatchObject({ verdict: "skip", works: null });
-        expect(check(report, id).summary).toMatch(/endpoint is known: no --url, and host-meta \(XEP-0156\) lists none .*give --url/);
+        expect(check(report, id), id).toMatchObject({ verdict: "na", advertised: false, works: false });
+        expect(check(report, id).summary).toMatch(/^not offered: expected a (WebSocket|BOSH) endpoint listed in host-meta \(XEP-0156\), or given with --url .*; got none: https:\/\//);
       }
-      expect(check(report, "xep0156.xrd").works).toBe(false);
+      expect(check(report, "xep0156.xrd")).toMatchObject({ verdict: "na", advertised: false, works: false });
     });
 
     describe("--transport: the main session over WebSocket and BOSH", () => {
