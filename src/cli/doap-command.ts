@@ -7,10 +7,7 @@
  */
 import { writeFileSync } from "node:fs";
 import type { Command } from "commander";
-import { claimsContradicted, compareDoap, formatDoapComparison } from "../doap/check.js";
-import { DoapInputError, readDoapFile } from "../doap/read.js";
-import { renderDoap } from "../report/doap.js";
-import { readReportFile } from "../report/read.js";
+import { DoapInputError } from "../doap/errors.js";
 import type { Report, TargetReport } from "../report/types.js";
 
 export interface DoapExitCodes {
@@ -53,9 +50,9 @@ function writeOut(file: string, text: string, what: string): void {
 }
 
 /** Runs an action, turning DoapInputError into its message and the usage exit code. */
-function guarded(exit: DoapExitCodes, action: () => number): void {
+async function guarded(exit: DoapExitCodes, action: () => Promise<number>): Promise<void> {
   try {
-    process.exitCode = action();
+    process.exitCode = await action();
   } catch (err) {
     if (!(err instanceof DoapInputError)) throw err;
     process.stderr.write(`xepcheck: ${err.message}\n`);
@@ -75,7 +72,9 @@ export function registerDoapCommands(program: Command, exit: DoapExitCodes): voi
     .option("--target <name>", "the target to describe, when the report holds several")
     .option("-o, --output <file>", "write to FILE instead of stdout")
     .action((file: string, flags: { target?: string; output?: string }) =>
-      guarded(exit, () => {
+      guarded(exit, async () => {
+        const { readReportFile } = await import("../report/read.js");
+        const { renderDoap } = await import("../report/doap.js");
         const report = readReportFile(file);
         writeOut(flags.output ?? "-", renderDoap(selectTarget(report, file, flags.target), report.tool), "-o");
         return exit.ok;
@@ -91,7 +90,10 @@ export function registerDoapCommands(program: Command, exit: DoapExitCodes): voi
     .option("--json <file>", "also write the comparison as JSON to FILE (- for stdout; the text then goes to stderr)")
     .addHelpText("after", "\nExit codes:\n  0  no claim is contradicted\n  1  a spec the DOAP file claims is failing\n  2  a file could not be read or understood")
     .action((doapFile: string, reportFile: string, flags: { target?: string; json?: string }) =>
-      guarded(exit, () => {
+      guarded(exit, async () => {
+        const { claimsContradicted, compareDoap, formatDoapComparison } = await import("../doap/check.js");
+        const { readDoapFile } = await import("../doap/read.js");
+        const { readReportFile } = await import("../report/read.js");
         const project = readDoapFile(doapFile);
         const report = readReportFile(reportFile);
         const target = selectTarget(report, reportFile, flags.target);

@@ -5,22 +5,18 @@
  */
 import { writeFileSync } from "node:fs";
 import { Command, CommanderError, Option } from "commander";
-import { ALL_CHECKS } from "../checks/index.js";
-import { applyGates, diffFiles, gatesActive, GateInputError, gateSummary, prepareGates } from "../gates/cli.js";
-import { mergeReports } from "../report/merge.js";
-import { renderTerminal } from "../report/terminal.js";
-import { ReportFileError, readReportFile, writeJsonReport, writeReportOutputs, type OutputFlags } from "./report-outputs.js";
-import { listSuiteIds, loadSuite, SuiteError } from "../scoring/suite.js";
-import { discoItemCount, dnsServer, httpUrl, list, port, positiveInt, positiveSeconds, stanzaBytes, UsageError, xmlDepth } from "./options.js";
-import { DEFAULT_MAX_DISCO_ITEMS } from "../probe/probe.js";
-import { DEFAULT_MAX_STANZA_BYTES } from "../session/transport.js";
-import { DEFAULT_MAX_XML_DEPTH } from "../session/xml-reader.js";
-import { EXIT, runCommand, type RunCommandFlags } from "./run-command.js";
-import { registerDoapCommands } from "./doap-command.js";
-
-export { EXIT } from "./run-command.js";
-export { runOptionsFrom } from "./options.js";
+import { DEFAULT_MAX_DISCO_ITEMS, DEFAULT_MAX_STANZA_BYTES, DEFAULT_MAX_XML_DEPTH } from "../limits.js";
 import { TOOL_VERSION } from "../version.js";
+import { discoItemCount, dnsServer, httpUrl, list, port, positiveInt, positiveSeconds, stanzaBytes, xmlDepth } from "./arguments.js";
+import { registerDoapCommands } from "./doap-command.js";
+import { EXIT } from "./exit-codes.js";
+import type { OutputFlags } from "./report-outputs.js";
+import type { RunCommandFlags } from "./run-command.js";
+
+// What the commands run is imported when one runs: `xepcheck --version` or a
+// usage error loads commander and these few modules only.
+
+export { EXIT } from "./exit-codes.js";
 
 const EXIT_HELP = `
 Exit codes:
@@ -100,6 +96,7 @@ ${EXIT_HELP}`,
     .action(async (jid: string | undefined, flags: RunCommandFlags, command: Command) => {
       if (flags.suite.length === 0) flags.suite = ["cs2023"];
       for (const suite of flags.require.map((r) => r.split(":")[0]!)) if (suite && !flags.suite.includes(suite)) flags.suite.push(suite);
+      const { runCommand } = await import("./run-command.js");
       process.exitCode = await runCommand(jid, flags, command, useColor);
     });
 
@@ -114,7 +111,10 @@ ${EXIT_HELP}`,
     .option("--badge <file>", "write SVG badges to FILE (see run --badge for {category} and {target})")
     .option("--require <gate>", "exit 1 unless suite:category:level is met by every target (repeatable)", list, [])
     .option("--baseline <file>", "accepted failures: exit 1 on any other fail/error")
-    .action((file: string, flags: OutputFlags & { json?: string; require: string[]; baseline?: string }) => {
+    .action(async (file: string, flags: OutputFlags & { json?: string; require: string[]; baseline?: string }) => {
+      const { applyGates, gatesActive, gateSummary, prepareGates } = await import("../gates/cli.js");
+      const { readReportFile, writeJsonReport, writeReportOutputs } = await import("./report-outputs.js");
+      const { renderTerminal } = await import("../report/terminal.js");
       const gates = prepareGates(flags.require, flags.baseline);
       const report = readReportFile(file);
       let gateText = "";
@@ -135,7 +135,9 @@ ${EXIT_HELP}`,
     .description("combine reports (the shards of one targets file, or runs of different servers) into one")
     .argument("<reports...>", "JSON reports; older versions are upgraded, newer ones refused")
     .requiredOption("--json <file>", "write the merged report to FILE (- for stdout)")
-    .action((files: string[], flags: { json: string }) => {
+    .action(async (files: string[], flags: { json: string }) => {
+      const { mergeReports } = await import("../report/merge.js");
+      const { readReportFile, writeJsonReport } = await import("./report-outputs.js");
       const merged = mergeReports(files.map((file) => ({ file, report: readReportFile(file) })));
       writeJsonReport(merged, flags.json);
       (flags.json === "-" ? process.stderr : process.stdout).write(
@@ -147,7 +149,8 @@ ${EXIT_HELP}`,
     .command("suites")
     .description("list the compliance suites and their requirements")
     .argument("[id]", "show only this suite")
-    .action((id?: string) => {
+    .action(async (id?: string) => {
+      const { listSuiteIds, loadSuite } = await import("../scoring/suite.js");
       for (const suiteId of id ? [id] : listSuiteIds()) {
         const suite = loadSuite(suiteId);
         process.stdout.write(`${suite.id}  ${suite.title}  (${suite.spec.doc} ${suite.spec.version})\n`);
@@ -164,7 +167,8 @@ ${EXIT_HELP}`,
   program
     .command("checks")
     .description("list every check with its spec, level and title")
-    .action(() => {
+    .action(async () => {
+      const { ALL_CHECKS } = await import("../checks/index.js");
       for (const c of ALL_CHECKS) {
         process.stdout.write(`${c.id.padEnd(34)} ${c.spec.doc.padEnd(9)} §${c.spec.section.padEnd(6)} ${c.level.padEnd(6)} ${c.title}\n`);
       }
@@ -176,7 +180,8 @@ ${EXIT_HELP}`,
     .argument("<old>", "the earlier report (JSON)")
     .argument("<new>", "the later report (JSON)")
     .option("--json <file>", "also write the differences as JSON to FILE (- for stdout)")
-    .action((oldFile: string, newFile: string, flags: { json?: string }) => {
+    .action(async (oldFile: string, newFile: string, flags: { json?: string }) => {
+      const { diffFiles } = await import("../gates/cli.js");
       const outcome = diffFiles(oldFile, newFile);
       const text = JSON.stringify(outcome.diff, null, 2) + "\n";
       if (flags.json === "-") process.stdout.write(text);
@@ -203,11 +208,25 @@ export async function main(argv: string[]): Promise<number> {
       if (err.code === "commander.helpDisplayed" || err.code === "commander.version" || err.code === "commander.help") return EXIT.ok;
       return EXIT.usage; // commander already printed what was wrong
     }
-    if (err instanceof UsageError || err instanceof SuiteError || err instanceof GateInputError || err instanceof ReportFileError) {
-      process.stderr.write(`xepcheck: ${err.message}\n`);
+    if (await isUsageError(err)) {
+      process.stderr.write(`xepcheck: ${(err as Error).message}\n`);
       return EXIT.usage;
     }
     process.stderr.write(`xepcheck: internal error: ${(err as Error).stack ?? String(err)}\nPlease report this.\n`);
     return EXIT.internal;
   }
+}
+
+/**
+ * Bad input the user can fix (exit 2 with the message): the error classes of
+ * the modules a command loaded, imported only once something went wrong.
+ */
+async function isUsageError(err: unknown): Promise<boolean> {
+  const [{ UsageError }, { SuiteError }, { GateInputError }, { ReportFileError }] = await Promise.all([
+    import("./arguments.js"),
+    import("../scoring/suite.js"),
+    import("../gates/errors.js"),
+    import("../report/read.js"),
+  ]);
+  return err instanceof UsageError || err instanceof SuiteError || err instanceof GateInputError || err instanceof ReportFileError;
 }

@@ -24,19 +24,8 @@ export interface RunCommandFlags extends RunFlags {
   quiet?: boolean;
 }
 
-export const EXIT = {
-  ok: 0,
-  /** A --require or --baseline gate was not met. */
-  gate: 1,
-  /** Bad arguments or configuration. */
-  usage: 2,
-  /** Could not connect to or log in to the server (any server of a targets file). */
-  login: 3,
-  /** A bug in xepcheck. */
-  internal: 4,
-  /** Stopped by SIGINT/SIGTERM; the partial report was written. */
-  interrupted: 130,
-} as const;
+export { EXIT } from "./exit-codes.js";
+import { EXIT } from "./exit-codes.js";
 
 /**
  * The first SIGINT/SIGTERM aborts: no new scenario or target starts, running

@@ -11,11 +11,10 @@
 import { readFileSync } from "node:fs";
 import { Parser, type Element } from "@xmpp/xml";
 import { DOAP_STATUSES, docOfUrl, NS_DOAP, NS_RDF, NS_XMPP_DOAP, type DoapStatus } from "./vocabulary.js";
+import { DoapInputError } from "./errors.js";
 
 /** A DOAP file that cannot be read or understood: a usage error, exit 2. */
-export class DoapInputError extends Error {
-  override name = "DoapInputError";
-}
+export { DoapInputError };
 
 export interface DoapClaim {
   /** The report's name for the spec: "XEP-0030", "RFC 6120". */

@@ -5,6 +5,7 @@
 import { StanzaError } from "../session/errors.js";
 import { xml } from "@xmpp/xml";
 import pLimit from "p-limit";
+import { DEFAULT_MAX_DISCO_ITEMS } from "../limits.js";
 import type { Session } from "../session/login.js";
 import type { FeatureSnapshot, TlsInfo } from "../session/stream.js";
 import { discoInfo, discoItems, type DataForm, type DiscoInfo } from "./disco.js";
@@ -27,8 +28,7 @@ export interface SoftwareVersion {
   errorKind?: "stanza" | "no-answer";
 }
 
-/** disco#items whose disco#info is asked for, unless --max-disco-items says otherwise: more than any real server lists. */
-export const DEFAULT_MAX_DISCO_ITEMS = 200;
+export { DEFAULT_MAX_DISCO_ITEMS };
 /** disco#info queries in flight at once on the probing session. */
 const DISCO_IN_FLIGHT = 8;
 

@@ -21,14 +21,7 @@ export type TransportKind = "tcp" | "websocket" | "bosh";
 export const NS_CLIENT = "jabber:client";
 export const NS_FRAMING = "urn:ietf:params:xml:ns:xmpp-framing";
 
-/**
- * The largest top-level element accepted from a server, in bytes, unless
- * --max-stanza-size says otherwise. 1 MiB is four times what servers let
- * their own clients send (Prosody's c2s_stanza_size_limit and ejabberd's
- * shipped c2s max_stanza_size are both 256 KiB), so a legitimate stanza
- * relayed to us fits, while a hostile server cannot make us buffer more.
- */
-export const DEFAULT_MAX_STANZA_BYTES = 1024 * 1024;
+export { DEFAULT_MAX_STANZA_BYTES } from "../limits.js";
 
 export interface TlsSettings {
   /** PEM of extra certificate authorities to trust (from --ca). */

@@ -24,7 +24,7 @@ import { XmlError, XmlTokenizer, quoted, type TokenHandler } from "./xml-tokeniz
 
 export { XmlError } from "./xml-tokenizer.js";
 
-export const DEFAULT_MAX_XML_DEPTH = 100;
+export { DEFAULT_MAX_XML_DEPTH } from "../limits.js";
 
 export interface XmlLimits {
   maxStanzaBytes: number;

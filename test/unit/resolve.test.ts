@@ -119,13 +119,13 @@ describe("--dns and --direct-tls-port on the command line", () => {
   const env = { XEPCHECK_PASSWORD: "pw" };
 
   it("passes both to the run", async () => {
-    const { runOptionsFrom } = await import("../../src/cli/program.js");
+    const { runOptionsFrom } = await import("../../src/cli/options.js");
     const opts = runOptionsFrom("alice@example.org", { ...flags, host: "127.0.0.1", directTlsPort: 5223, dns: "127.0.0.1:5353" } as never, env);
     expect(opts).toMatchObject({ host: "127.0.0.1", directTlsPort: 5223, dns: "127.0.0.1:5353" });
   });
 
   it("--direct-tls-port needs --host: without it, SRV records give the port", async () => {
-    const { runOptionsFrom } = await import("../../src/cli/program.js");
+    const { runOptionsFrom } = await import("../../src/cli/options.js");
     expect(() => runOptionsFrom("alice@example.org", { ...flags, directTlsPort: 5223 } as never, env)).toThrow(/--direct-tls-port needs --host/);
   });
 });
