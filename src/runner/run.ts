@@ -100,6 +100,17 @@ export function selectChecks(only: string[], skip: string[], scenarios = true): 
   );
 }
 
+/**
+ * The login-cost table is selected like a check, by the id "login-cost": a
+ * run with --only measures it only when --only names it (`--only
+ * 'xep0030.*,login-cost'`), and --skip login-cost leaves it out.
+ */
+export const LOGIN_COST_ID = "login-cost";
+
+export function loginCostsSelected(only: string[], skip: string[]): boolean {
+  return (only.length === 0 || matchesAny(LOGIN_COST_ID, only)) && !matchesAny(LOGIN_COST_ID, skip);
+}
+
 export function splitJid(jid: string): { local?: string; domain: string } {
   const at = jid.indexOf("@");
   return at < 0 ? { domain: jid } : { local: jid.slice(0, at), domain: jid.slice(at + 1) };
@@ -385,7 +396,7 @@ export async function runTarget(opts: RunOptions, hooks: RunHooks = {}): Promise
     results = judged;
     errors.push(...connectionLimit.notes);
     for (const problem of cleanupProblems) errors.push({ step: "cleanup", kind: "cleanup", message: problem });
-    if (opts.scenarios && !opts.signal?.aborted) {
+    if (opts.scenarios && !opts.signal?.aborted && loginCostsSelected(opts.only, opts.skip)) {
       // The other ways in, each logged in once and measured (issue: reconnection cost).
       try {
         loginCosts = await measureLoginCosts(target, account);
