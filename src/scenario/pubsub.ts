@@ -12,6 +12,7 @@ import parse from "@xmpp/xml/lib/parse.js";
 import { StanzaError } from "../session/errors.js";
 import type { Actor } from "./actor.js";
 import type { Role, Scenario } from "./scenario.js";
+import { holdLock } from "./locks.js";
 
 export const NS_PUBSUB = "http://jabber.org/protocol/pubsub";
 export const NS_PUBSUB_OWNER = `${NS_PUBSUB}#owner`;
@@ -76,28 +77,6 @@ export function detach(el: Element): Element {
   return copy;
 }
 
-// ---------------------------------------------------------------- coordination
-
-const locks = new Map<string, Promise<void>>();
-
-/**
- * Takes the named lock of this process until the scenario's cleanups have
- * run: scenarios that change the same account data (the vCard, the
- * bookmarks) run one after the other, each restoring what it found.
- */
-export async function holdLock(s: Scenario, name: string): Promise<void> {
-  const previous = locks.get(name) ?? Promise.resolve();
-  let release!: () => void;
-  const mine = new Promise<void>((resolve) => (release = resolve));
-  const tail = previous.then(() => mine);
-  locks.set(name, tail);
-  // Registered before anything else: cleanups run last-first, so this one runs last.
-  s.cleanup(`release the ${name} lock`, async () => {
-    release();
-    if (locks.get(name) === tail) locks.delete(name);
-  });
-  await previous;
-}
 
 let changes: Promise<unknown> = Promise.resolve();
 
