@@ -2,7 +2,9 @@
  * bench/full-run: a full `xepcheck run` (probe, every advertisement check,
  * every live scenario) against a local Prosody: wall time, logins, and how
  * much the scenarios overlap (their summed durations against the wall time),
- * at the default concurrency and one at a time.
+ * at the default concurrency and one at a time on loopback, and at the
+ * default concurrency through bench/latency's relay adding 50 ms of round
+ * trip time (25 ms each way) to the client and direct TLS ports.
  *
  *   npm run build && node dist/bench/full-run.js [prosody|ejabberd]
  */
@@ -10,6 +12,7 @@ import { readFileSync } from "node:fs";
 import { ALL_CHECKS } from "../src/checks/index.js";
 import { runTarget } from "../src/runner/run.js";
 import { startServer } from "../test/servers/harness.js";
+import { startDelayRelay } from "./latency.js";
 
 const kind = process.argv[2] === "ejabberd" ? "ejabberd" : "prosody";
 const server = await startServer(kind, { basePort: kind === "prosody" ? 27200 : 27300 });
@@ -17,7 +20,14 @@ try {
   const [alice, bob] = server.accounts as [{ jid: string; password: string }, { jid: string; password: string }];
   const rows: string[] = [];
   const exclusive = new Set(ALL_CHECKS.filter((c) => c.kind === "scenario" && c.exclusive).map((c) => c.id));
-  for (const concurrency of [4, 1]) {
+  const c2sRelay = await startDelayRelay({ host: "127.0.0.1", port: server.ports.c2s, delayMs: 25 });
+  const directRelay = await startDelayRelay({ host: "127.0.0.1", port: server.ports.directTls, delayMs: 25 });
+  const paths = [
+    { label: "loopback", concurrency: 4, port: server.ports.c2s, directTlsPort: server.ports.directTls },
+    { label: "loopback", concurrency: 1, port: server.ports.c2s, directTlsPort: server.ports.directTls },
+    { label: "50 ms RTT", concurrency: 4, port: c2sRelay.port, directTlsPort: directRelay.port },
+  ];
+  for (const { label, concurrency, port, directTlsPort } of paths) {
     // Completion times: the concurrent phase runs from the last advertisement
     // check to the last non-exclusive scenario; the exclusive ones follow, alone.
     const t0 = performance.now();
@@ -29,7 +39,8 @@ try {
       peer: bob,
       register: false,
       host: "127.0.0.1",
-      port: server.ports.c2s,
+      port,
+      directTlsPort,
       tls: "starttls",
       ca: { path: server.caFile, pem: readFileSync(server.caFile, "utf8") },
       insecure: false,
@@ -53,7 +64,7 @@ try {
     const concurrentSum = concurrent.reduce((t, c) => t + c.durationMs, 0);
     const verdicts = scenarios.reduce<Record<string, number>>((acc, c) => ({ ...acc, [c.verdict]: (acc[c.verdict] ?? 0) + 1 }), {});
     rows.push(
-      `| ${concurrency} | ${(report.durationMs / 1000).toFixed(2)} s | ${scenarios.length} | ${(sum / 1000).toFixed(2)} s | ` +
+      `| ${label} | ${concurrency} | ${(report.durationMs / 1000).toFixed(2)} s | ${scenarios.length} | ${(sum / 1000).toFixed(2)} s | ` +
         `${concurrent.length}: ${((concurrentDone - advertisementsDone) / 1000).toFixed(2)} s for ${(concurrentSum / 1000).toFixed(2)} s | ` +
         `${report.traffic.logins} | ${report.traffic.roundTrips} | ${Object.entries(verdicts).map(([v, n]) => `${n} ${v}`).join(", ")} |`,
     );
@@ -63,12 +74,13 @@ try {
     [
       `Full run against a local ${version} (alice + peer bob):`,
       "",
-      "| concurrency | wall time | scenarios | sum of scenario durations | independent scenarios: wall for summed durations | logins | round trips | scenario verdicts |",
-      "|---:|---:|---:|---:|---|---:|---:|---|",
+      "| path | concurrency | wall time | scenarios | sum of scenario durations | independent scenarios: wall for summed durations | logins | round trips | scenario verdicts |",
+      "|---|---:|---:|---:|---:|---|---:|---:|---|",
       ...rows,
       "",
     ].join("\n"),
   );
+  await Promise.all([c2sRelay.close(), directRelay.close()]);
 } finally {
   await server.stop();
 }
