@@ -6,6 +6,7 @@
 import parse from "@xmpp/xml/lib/parse.js";
 import type { Element } from "@xmpp/xml";
 import type { DiscoInfo, Identity } from "../probe/disco.js";
+import { NS_BIND2, NS_SASL2 } from "../session/sasl2.js";
 import type { FeatureSnapshot } from "../session/stream.js";
 import type { CheckContext, CheckOutcome, Evidence } from "./types.js";
 
@@ -141,5 +142,19 @@ export function mucRoomFeatureOutcome(ctx: CheckContext, what: string, feature: 
     ...outcome,
     verdict: "skip",
     summary: `not determined yet: the MUC service does not advertise ${feature}; the spec puts it on rooms, and this version creates no room to ask`,
+  };
+}
+
+/** Where Bind 2 (XEP-0386) is offered: inline in SASL2's <authentication/>. */
+export const bind2Path = [{ name: "authentication", ns: NS_SASL2 }, { name: "inline" }, { name: "bind", ns: NS_BIND2 }];
+
+/** A feature Bind2 can enable inline: <bind><inline><feature var='…'/></inline></bind>. */
+export function bind2InlineFeature(ctx: CheckContext, feature: string): Found {
+  const bind = findStreamFeature(ctx, bind2Path, "before-auth");
+  const vars = bind.element?.getChild("inline")?.getChildren("feature").map((f) => f.attrs.var) ?? [];
+  return {
+    looked: `Bind2 inline feature ${feature}`,
+    foundAt: vars.includes(feature) ? bind.foundAt.map((w) => `${w} (Bind2 inline)`) : [],
+    searched: bind.searched,
   };
 }

@@ -20,7 +20,7 @@ import { sasl2Offer } from "../session/sasl2.js";
 import type { ChannelBindingType } from "../session/scram.js";
 import { featuresAt } from "./advertisement.js";
 import { defineCheck, defineScenario, type CheckContext, type CheckOutcome, type ScenarioDefinition } from "./types.js";
-import { connectOptions, discoAnswered } from "./xep-0388-sasl2.js";
+import { connectOptions, discoAnswered } from "../scenario/sasl2.js";
 
 const rfc = (doc: string, section: string) => ({
   doc,

@@ -3,11 +3,9 @@
  * https://xmpp.org/extensions/xep-0048.html
  */
 import { xml } from "@xmpp/xml";
-import { detach, guardBookmarks, NS_LEGACY_BOOKMARKS, privateGet, privateSet } from "../scenario/pubsub.js";
+import { FEATURE_COMPAT, NS_LEGACY_BOOKMARKS, NS_PRIVATE, detach, guardBookmarks, privateGet, privateSet, roomJid } from "../scenario/pubsub.js";
 import { advertisedOutcome, findDiscoFeature } from "./advertisement.js";
 import { defineCheck, defineScenario, type CheckContext } from "./types.js";
-import { NS_PRIVATE } from "./xep-0049-private-xml.js";
-import { FEATURE_COMPAT, roomJid } from "./xep-0402-pep-bookmarks.js";
 
 const spec = { doc: "XEP-0048", version: "1.2", section: "3", url: "https://xmpp.org/extensions/xep-0048.html#storage" };
 const REQUIREMENT =

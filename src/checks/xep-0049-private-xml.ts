@@ -3,17 +3,16 @@
  * https://xmpp.org/extensions/xep-0049.html
  */
 import { xml } from "@xmpp/xml";
-import { canonical, errorOf, live, privateGet, privateSet } from "../scenario/pubsub.js";
+import { canonical, errorOf, live, NS_PRIVATE, privateGet, privateSet } from "../scenario/pubsub.js";
 import { discoAdvertised, findDiscoFeature } from "./advertisement.js";
 import { defineCheck, defineScenario, type CheckContext } from "./types.js";
 
-export const NS_PRIVATE = "jabber:iq:private";
 
 // The XEP's sections have no anchors: the links go to the document.
 const spec = (section: string) => ({ doc: "XEP-0049", version: "1.2", section, url: "https://xmpp.org/extensions/xep-0049.html" });
 
 /** Advertised on the domain or the account; servers that serve it without listing it get "works, not advertised". */
-export const privateAdvertised = (ctx: CheckContext) => findDiscoFeature(ctx, NS_PRIVATE, ["domain", "account"]).foundAt.length > 0;
+const privateAdvertised = (ctx: CheckContext) => findDiscoFeature(ctx, NS_PRIVATE, ["domain", "account"]).foundAt.length > 0;
 
 export default [
   defineCheck({

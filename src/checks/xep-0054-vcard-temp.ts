@@ -3,12 +3,11 @@
  * https://xmpp.org/extensions/xep-0054.html
  */
 import { xml, type Element } from "@xmpp/xml";
-import { guardProfile, ownVcard, serve, setVcard } from "../scenario/pubsub.js";
+import { guardProfile, NS_VCARD, ownVcard, serve, setVcard } from "../scenario/pubsub.js";
 import { NS_STANZAS } from "../session/stream.js";
 import { discoAdvertised, findDiscoFeature } from "./advertisement.js";
 import { defineCheck, defineScenario, type CheckContext } from "./types.js";
 
-export const NS_VCARD = "vcard-temp";
 
 const spec = (section: string, anchor: string) => ({
   doc: "XEP-0054",
@@ -17,7 +16,7 @@ const spec = (section: string, anchor: string) => ({
   url: `https://xmpp.org/extensions/xep-0054.html#${anchor}`,
 });
 
-export const vcardAdvertised = (ctx: CheckContext) => findDiscoFeature(ctx, NS_VCARD, ["domain", "account"]).foundAt.length > 0;
+const vcardAdvertised = (ctx: CheckContext) => findDiscoFeature(ctx, NS_VCARD, ["domain", "account"]).foundAt.length > 0;
 
 /** A vCard with a formatted name and a nickname carrying `token`. */
 function testVcard(token: string): Element {

@@ -4,10 +4,11 @@
  * https://xmpp.org/extensions/xep-0153.html
  */
 import { xml } from "@xmpp/xml";
-import { guardProfile, setVcard, sha1Hex, tinyPng, vcardPhoto, vcardWithPhoto } from "../scenario/pubsub.js";
+import { NS_VCARD, guardProfile, setVcard, sha1Hex, tinyPng, vcardPhoto, vcardWithPhoto } from "../scenario/pubsub.js";
 import { advertisedOutcome, findDiscoFeature } from "./advertisement.js";
-import { defineCheck, defineScenario } from "./types.js";
-import { NS_VCARD, vcardAdvertised } from "./xep-0054-vcard-temp.js";
+import { defineCheck, defineScenario, type CheckContext } from "./types.js";
+
+const vcardAdvertised = (ctx: CheckContext) => findDiscoFeature(ctx, NS_VCARD, ["domain", "account"]).foundAt.length > 0;
 
 const spec = { doc: "XEP-0153", version: "1.1.1", section: "4.5", url: "https://xmpp.org/extensions/xep-0153.html#bizrules-xml" };
 const REQUIREMENT = "The <PHOTO/> element SHOULD contain a <BINVAL/> child whose XML character data is Base64-encoded data for the avatar image.";

@@ -15,121 +15,12 @@ import type { Scenario } from "../scenario/scenario.js";
 import { StanzaError } from "../session/errors.js";
 import { advertisedOutcome, findDiscoFeature } from "./advertisement.js";
 import { defineCheck, defineScenario, type CheckContext } from "./types.js";
+import { NS_MAM, ensureResultShape, findArchived } from "../scenario/mam.js";
 
-export const NS_MAM = "urn:xmpp:mam:2";
-export const NS_FORWARD = "urn:xmpp:forward:0";
-export const NS_DELAY = "urn:xmpp:delay";
-export const NS_RSM = "http://jabber.org/protocol/rsm";
 const NS_SID = "urn:xmpp:sid:0";
-export const NS_CORRECT = "urn:xmpp:message-correct:0";
+const NS_CORRECT = "urn:xmpp:message-correct:0";
 
 const spec = { doc: "XEP-0313", version: "1.1.3" };
-
-/** One archived message as a query returned it (§4.2). */
-export interface MamResult {
-  /** The archive UID: <result id='…'/>. */
-  id: string;
-  queryid: string | undefined;
-  /** The forwarded <message/>. */
-  message: Element | undefined;
-  /** <delay stamp='…'/> of the forwarded element. */
-  stamp: string | undefined;
-  /** The whole result <message/> as received. */
-  el: Element;
-}
-
-export interface MamPage {
-  results: MamResult[];
-  fin: Element | undefined;
-}
-
-export interface MamQuery {
-  /** The archive: a room's bare JID; none for the account's own archive. */
-  to?: string;
-  /** The 'with' filter (§4.1.1). */
-  with?: string;
-  /** RSM page size. */
-  max?: number;
-  /** RSM <before/>: true for the last page (§4.3.3), or a UID to page backwards from. */
-  before?: true | string;
-}
-
-/**
- * Runs one archive query (§4) and collects its result messages, which the
- * server sends before the iq result. An error reply throws StanzaError.
- */
-export async function mamQuery(s: Scenario, actor: Actor, q: MamQuery): Promise<MamPage> {
-  const queryid = s.token("q");
-  const results: MamResult[] = [];
-  const stop = actor.stream.onStanza((el) => {
-    const result = el.is("message") ? el.getChild("result", NS_MAM) : undefined;
-    if (!result || result.attrs.queryid !== queryid) return;
-    const forwarded = result.getChild("forwarded", NS_FORWARD);
-    results.push({
-      id: result.attrs.id ?? "",
-      queryid: result.attrs.queryid,
-      message: forwarded?.getChild("message"),
-      stamp: forwarded?.getChild("delay", NS_DELAY)?.attrs.stamp,
-      el,
-    });
-  });
-  const fields = [xml("field", { var: "FORM_TYPE", type: "hidden" }, xml("value", {}, NS_MAM))];
-  if (q.with) fields.push(xml("field", { var: "with" }, xml("value", {}, q.with)));
-  const rsm = xml("set", { xmlns: NS_RSM }, xml("max", {}, String(q.max ?? 20)));
-  if (q.before !== undefined) rsm.append(xml("before", {}, q.before === true ? undefined : q.before));
-  try {
-    const answer = await actor.iq(
-      xml(
-        "iq",
-        { type: "set", ...(q.to ? { to: q.to } : {}) },
-        xml("query", { xmlns: NS_MAM, queryid }, xml("x", { xmlns: "jabber:x:data", type: "submit" }, ...fields), rsm),
-      ),
-    );
-    return { results, fin: answer.getChild("fin", NS_MAM) };
-  } finally {
-    stop();
-  }
-}
-
-/**
- * Looks for an archived message from the most recent end of the archive
- * backwards (last page, then earlier pages), as clients do (§4.3.3):
- * concurrent scenarios add messages too, so a few pages may be needed.
- */
-export async function findArchived(
-  s: Scenario,
-  actor: Actor,
-  q: Omit<MamQuery, "before">,
-  match: (r: MamResult) => boolean,
-  pages = 4,
-): Promise<{ found: MamResult | undefined; page: MamPage; first: MamPage }> {
-  let before: true | string = true;
-  let first: MamPage | undefined;
-  for (let i = 0; i < pages; i++) {
-    const page = await mamQuery(s, actor, { ...q, before });
-    first ??= page;
-    const found = page.results.find(match);
-    if (found) return { found, page, first };
-    const earliest = page.fin?.getChild("set", NS_RSM)?.getChildText("first");
-    if (!earliest || page.results.length === 0 || page.fin?.attrs.complete === "true") break;
-    before = earliest;
-  }
-  return { found: undefined, page: first!, first: first! };
-}
-
-/** Checks the shape §4.2 requires of a result and of the <fin/>; returns the forwarded message. */
-export function ensureResultShape(s: Scenario, r: MamResult, page: MamPage, queryid = r.queryid): Element {
-  s.ensure(r.id, "an 'id' attribute (the archive UID) on <result/> (§4.2)", r.el.toString());
-  s.ensure(r.queryid === queryid, "the query's 'queryid' on <result/> (§4.2)", r.el.toString());
-  s.ensure(r.message, `a <forwarded xmlns='${NS_FORWARD}'/> with the original <message/> (§4.2)`, r.el.toString());
-  s.ensure(r.stamp, `a <delay xmlns='${NS_DELAY}' stamp='…'/> in <forwarded/> (§4.2)`, r.el.toString());
-  s.ensure(
-    page.fin?.getChild("set", NS_RSM),
-    `<fin xmlns='${NS_MAM}'> with an RSM <set/> in the iq result (§4)`,
-    page.fin ? page.fin.toString() : "no <fin/>",
-  );
-  return r.message!;
-}
 
 /** The account's archive: advertised on the account (or, less precisely, the domain). */
 function accountMamAdvertised(ctx: CheckContext): boolean {

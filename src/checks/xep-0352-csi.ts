@@ -11,7 +11,7 @@ import { SessionError, StanzaError } from "../session/errors.js";
 import { NS_PING } from "../session/stream.js";
 import { advertisedOutcome, findStreamFeature } from "./advertisement.js";
 import { defineCheck, defineScenario, type CheckContext } from "./types.js";
-import { bind2InlineFeature } from "./xep-0386-bind2.js";
+import { bind2InlineFeature } from "./advertisement.js";
 
 export const NS_CSI = "urn:xmpp:csi:0";
 const NS_CHATSTATES = "http://jabber.org/protocol/chatstates";

@@ -19,7 +19,7 @@ import type { StreamManagement } from "../session/stream-management.js";
 import { discoAdvertised, findDiscoFeature } from "./advertisement.js";
 import { defineCheck, defineScenario, type CheckContext } from "./types.js";
 import { ScenarioFailure } from "../scenario/outcome.js";
-import { answered, dropConnection, manage, reconnect, settle } from "./xep-0198-stream-management.js";
+import { answered, dropConnection, manage, reconnect, settle } from "../scenario/stream-management.js";
 
 export const NS_PUSH = "urn:xmpp:push:0";
 export const NS_PUBSUB = "http://jabber.org/protocol/pubsub";

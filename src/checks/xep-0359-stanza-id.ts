@@ -12,7 +12,7 @@ import type { Scenario } from "../scenario/scenario.js";
 import { StanzaError } from "../session/errors.js";
 import { discoAdvertised, findDiscoFeature } from "./advertisement.js";
 import { defineCheck, defineScenario, type CheckContext } from "./types.js";
-import { NS_MAM, findArchived } from "./xep-0313-mam.js";
+import { NS_MAM, findArchived } from "../scenario/mam.js";
 
 export const NS_SID = "urn:xmpp:sid:0";
 

@@ -15,7 +15,7 @@ import { lookupSrv, resolveEndpoints, type Endpoint, type SrvAnswer } from "../s
 import { NS_PING, NS_TLS } from "../session/stream.js";
 import { TrafficMeter } from "../session/traffic.js";
 import { tlsFactRows } from "../session/tls-facts.js";
-import { certificateProblems } from "./rfc-7590-tls.js";
+import { certificateProblems } from "../session/tls-facts.js";
 import type { Scenario } from "../scenario/scenario.js";
 import { defineScenario } from "./types.js";
 

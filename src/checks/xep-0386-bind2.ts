@@ -13,27 +13,13 @@ import type { Scenario } from "../scenario/scenario.js";
 import { NS_CARBONS, NS_CSI, adoptInlineSm, newUserAgent } from "../session/sasl2.js";
 import { NS_SM } from "../session/stream-management.js";
 import { NS_PING, type XmppStream } from "../session/stream.js";
-import { advertisedOutcome, findStreamFeature, type Found } from "./advertisement.js";
+import { advertisedOutcome, bind2InlineFeature, bind2Path, findStreamFeature } from "./advertisement.js";
 import type { CheckContext } from "./types.js";
 import { defineCheck, defineScenario } from "./types.js";
-import { NS_SASL2, discoAnswered, sasl2Login } from "./xep-0388-sasl2.js";
+import { discoAnswered, sasl2Login } from "../scenario/sasl2.js";
 
-export const NS_BIND2 = "urn:xmpp:bind:0";
 const NS_FORWARD = "urn:xmpp:forward:0";
 const NS_CHATSTATES = "http://jabber.org/protocol/chatstates";
-
-const bind2Path = [{ name: "authentication", ns: NS_SASL2 }, { name: "inline" }, { name: "bind", ns: NS_BIND2 }];
-
-/** A feature Bind2 can enable inline: <bind><inline><feature var='…'/></inline></bind>. */
-export function bind2InlineFeature(ctx: CheckContext, feature: string): Found {
-  const bind = findStreamFeature(ctx, bind2Path, "before-auth");
-  const vars = bind.element?.getChild("inline")?.getChildren("feature").map((f) => f.attrs.var) ?? [];
-  return {
-    looked: `Bind2 inline feature ${feature}`,
-    foundAt: vars.includes(feature) ? bind.foundAt.map((w) => `${w} (Bind2 inline)`) : [],
-    searched: bind.searched,
-  };
-}
 
 const bind2Advertised = (ctx: CheckContext) => findStreamFeature(ctx, bind2Path, "before-auth").foundAt.length > 0;
 const inlineAdvertised = (feature: string) => (ctx: CheckContext) => bind2InlineFeature(ctx, feature).foundAt.length > 0;

@@ -9,35 +9,25 @@
  */
 import { redactedXml } from "../session/transcript.js";
 import { xml } from "@xmpp/xml";
-import parse from "@xmpp/xml/lib/parse.js";
 import { withBody } from "../scenario/actor.js";
 import { ScenarioFailure } from "../scenario/outcome.js";
-import type { Scenario } from "../scenario/scenario.js";
-import { connectSecure, loginWithoutBind, offeredChannelBindings, type ConnectOptions } from "../session/login.js";
+import { connectOptions, probedSasl2, requireSasl2, sasl2Advertised, sasl2Login, securedStream } from "../scenario/sasl2.js";
+import { connectSecure, loginWithoutBind, offeredChannelBindings } from "../session/login.js";
 import {
-  LabelledTranscript,
   NS_SASL,
+  NS_SASL2,
   Sasl2Failure,
-  Sasl2NotOffered,
   adoptInlineSm,
   adoptResumedSm,
   authenticateSasl2,
   countStanzasAfterSuccess,
-  loginSasl2,
   newUserAgent,
-  sasl2Offer,
-  type Sasl2Login,
-  type Sasl2LoginOptions,
-  type Sasl2Offer,
 } from "../session/sasl2.js";
 import { scramVariant, type ChannelBindingType } from "../session/scram.js";
 import { NS_SM, type StreamManagement } from "../session/stream-management.js";
 import { NS_STREAM, type XmppStream } from "../session/stream.js";
-import { advertisedOutcome, featuresAt, findStreamFeature } from "./advertisement.js";
-import { defineCheck, defineScenario, type CheckContext } from "./types.js";
-
-export const NS_SASL2 = "urn:xmpp:sasl:2";
-const NS_DISCO_INFO = "http://jabber.org/protocol/disco#info";
+import { advertisedOutcome, findStreamFeature } from "./advertisement.js";
+import { defineCheck, defineScenario } from "./types.js";
 
 const spec = (section: string, anchor: string) => ({
   doc: "XEP-0388",
@@ -61,91 +51,8 @@ export const SASL_CONDITIONS = [
   "temporary-auth-failure",
 ];
 
-/** The SASL2 feature the probe saw before authentication (with from='<bare JID>'). */
-export function probedSasl2(ctx: CheckContext): Sasl2Offer | undefined {
-  const snapshot = featuresAt(ctx.probe.streamFeatures, "before-auth");
-  if (!snapshot) return undefined;
-  return sasl2Offer(parse(snapshot.xml));
-}
-
-export function sasl2Advertised(ctx: CheckContext): boolean {
-  return findStreamFeature(ctx, [{ name: "authentication", ns: NS_SASL2 }], "before-auth").foundAt.length > 0;
-}
-
-/** Connection settings of the run, recorded into the scenario's transcript under `label`. */
-export function connectOptions(s: Scenario, label: string): ConnectOptions {
-  const t = s.target;
-  const web = { transport: t.transport, url: t.url, configuredHost: t.configuredHost };
-  return {
-    domain: t.domain,
-    host: t.host,
-    port: t.port,
-    mode: t.mode,
-    tls: t.tls,
-    timeoutMs: t.timeoutMs,
-    meter: t.meter,
-    transcript: new LabelledTranscript(s.transcript, label),
-    ...(web as object),
-  };
-}
-
-export type ScenarioSasl2Request = Omit<Sasl2LoginOptions, keyof ConnectOptions | "credentials" | "userAgent"> &
-  Partial<Pick<Sasl2LoginOptions, "userAgent">> & { password?: boolean };
-
-/**
- * Logs `label` in through SASL2 with the account's credentials (or, with
- * `password: false`, with the request's token alone); the stream is closed
- * when the scenario ends. A <failure/> for a login that should work fails
- * the scenario.
- */
-export async function sasl2Login(s: Scenario, label: string, request: ScenarioSasl2Request): Promise<Sasl2Login> {
-  const creds = s.credentials("account");
-  const { password = true, ...rest } = request;
-  const credentials: Sasl2LoginOptions["credentials"] = password ? creds : { username: creds.username };
-  s.target.meter.add("logins");
-  let login: Sasl2Login;
-  try {
-    login = await s.connection(
-      "a SASL2 login",
-      () => loginSasl2({ ...connectOptions(s, label), credentials, userAgent: request.userAgent ?? newUserAgent(), ...rest }),
-      (x) => x.stream,
-    );
-  } catch (err) {
-    if (err instanceof Sasl2Failure) throw new ScenarioFailure(`SASL2 <success/> for ${label}`, redactedXml(err.element));
-    // Not offered (verdict na when not advertised), not "could not tell".
-    if (err instanceof Sasl2NotOffered) throw new ScenarioFailure("<authentication xmlns='urn:xmpp:sasl:2'/> in the stream features after TLS", err.message);
-    throw err;
-  }
-  s.cleanup(`close ${label}`, () => login.stream.close());
-  s.note(`${label}: SASL2 ${login.outcome.mechanism} succeeded as ${login.outcome.authorizationIdentifier ?? "(no authorization-identifier)"}`);
-  return login;
-}
-
-/** A TLS-protected stream with from='<bare JID>', before authentication; closed when the scenario ends. */
-export async function securedStream(s: Scenario, label: string): Promise<XmppStream> {
-  const creds = s.credentials("account");
-  const stream = await s.connection("a TLS stream", () => connectSecure({ ...connectOptions(s, label), from: `${creds.username}@${s.domain}` }), (x) => x);
-  s.cleanup(`close ${label}`, () => stream.close());
-  return stream;
-}
-
-/** disco#info of the domain on a bound stream: the session really serves stanzas. */
-export async function discoAnswered(s: Scenario, stream: XmppStream): Promise<number> {
-  const result = await stream.iq(xml("iq", { type: "get", to: s.domain }, xml("query", { xmlns: NS_DISCO_INFO })));
-  const features = result.getChild("query", NS_DISCO_INFO)?.getChildren("feature").length ?? 0;
-  s.ensure(features > 0, `a disco#info result listing features of ${s.domain}`, result.toString());
-  return features;
-}
-
 function sameJid(a: string | undefined, b: string): boolean {
   return a !== undefined && a.toLowerCase() === b.toLowerCase();
-}
-
-/** The offer on a fresh stream, or a "not offered" failure (verdict na when not advertised). */
-export function requireSasl2(s: Scenario, stream: XmppStream): Sasl2Offer {
-  const offer = sasl2Offer(stream.features);
-  if (!offer) s.fail("<authentication xmlns='urn:xmpp:sasl:2'/> in the stream features after TLS", stream.features.toString());
-  return offer;
 }
 
 /** The first channel-binding type, in xepcheck's preference, that the server announces and this TLS version defines. */

@@ -6,6 +6,7 @@ import { xml, type Element } from "@xmpp/xml";
 import {
   BOOKMARK_OPTIONS,
   canonical,
+  FEATURE_COMPAT,
   fetchItems,
   guardBookmarks,
   NS_BOOKMARKS,
@@ -13,14 +14,13 @@ import {
   privateGet,
   publish,
   retract,
+  roomJid,
   until,
 } from "../scenario/pubsub.js";
 import type { Scenario } from "../scenario/scenario.js";
-import { advertisementEvidence, componentsWith, findDiscoFeature } from "./advertisement.js";
+import { advertisementEvidence, findDiscoFeature } from "./advertisement.js";
 import { allFound, pepFeature, pepIdentity } from "./pep.js";
 import { defineCheck, defineScenario, type CheckContext } from "./types.js";
-
-export const FEATURE_COMPAT = "urn:xmpp:bookmarks:1#compat";
 
 const spec = (section: string, anchor: string) => ({
   doc: "XEP-0402",
@@ -28,12 +28,6 @@ const spec = (section: string, anchor: string) => ({
   section,
   url: `https://xmpp.org/extensions/xep-0402.html#${anchor}`,
 });
-
-/** A room JID for a bookmark (no room is created): on the MUC service the probe found, if any. */
-export function roomJid(s: Scenario): string {
-  const muc = componentsWith(s.ctx, { category: "conference", type: "text" })[0]?.jid ?? `conference.${s.domain}`;
-  return `${s.token("xepcheck")}@${muc}`;
-}
 
 const pepBookmarksAdvertised = (ctx: CheckContext) =>
   allFound(pepIdentity(ctx), pepFeature(ctx, "publish-options")) || findDiscoFeature(ctx, FEATURE_COMPAT, ["account", "domain"]).foundAt.length > 0;

@@ -11,7 +11,8 @@ import type { Scenario } from "../scenario/scenario.js";
 import { Sasl2Failure, authenticateSasl2, loginSasl2, newUserAgent, usableFastMechanisms, type FastToken, type UserAgent } from "../session/sasl2.js";
 import { advertisedOutcome, findStreamFeature } from "./advertisement.js";
 import { defineCheck, defineScenario, type CheckContext } from "./types.js";
-import { NS_SASL2, connectOptions, discoAnswered, probedSasl2, sasl2Login, securedStream } from "./xep-0388-sasl2.js";
+import { connectOptions, discoAnswered, probedSasl2, sasl2Login, securedStream } from "../scenario/sasl2.js";
+import { NS_SASL2 } from "../session/sasl2.js";
 
 export const NS_FAST = "urn:xmpp:fast:0";
 

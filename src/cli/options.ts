@@ -4,9 +4,8 @@
  * names what is wrong (exit 2).
  */
 import { accessSync, constants, readFileSync, statSync } from "node:fs";
-import { isIP, isIPv4, isIPv6 } from "node:net";
+import { isIP } from "node:net";
 import path from "node:path";
-import { InvalidArgumentError } from "commander";
 import { selectChecks, splitJid, type RunOptions } from "../runner/run.js";
 import { loadSuite } from "../scoring/suite.js";
 import { scramVariant } from "../session/scram.js";

@@ -9,6 +9,7 @@ import { createHash } from "node:crypto";
 import { deflateSync } from "node:zlib";
 import { xml, type Element } from "@xmpp/xml";
 import parse from "@xmpp/xml/lib/parse.js";
+import { componentsWith } from "../checks/advertisement.js";
 import { StanzaError } from "../session/errors.js";
 import type { Actor } from "./actor.js";
 import type { Role, Scenario } from "./scenario.js";
@@ -30,6 +31,7 @@ export const NS_AVATAR_DATA = "urn:xmpp:avatar:data";
 export const NS_AVATAR_METADATA = "urn:xmpp:avatar:metadata";
 export const NS_VCARD4 = "urn:xmpp:vcard4";
 export const NS_BOOKMARKS = "urn:xmpp:bookmarks:1";
+export const FEATURE_COMPAT = "urn:xmpp:bookmarks:1#compat";
 export const NS_LEGACY_BOOKMARKS = "storage:bookmarks";
 
 /** How long a cleanup or a setup step polls for the server to reach a state. */
@@ -673,4 +675,10 @@ export function availableWithCaps(actor: Actor, features: string[]): { ver: stri
   );
   actor.send(xml("presence", {}, xml("c", { xmlns: NS_CAPS, hash: "sha-1", node: CAPS_NODE, ver })));
   return { ver, queried };
+}
+
+/** A room JID for a bookmark (no room is created): on the MUC service the probe found, if any. */
+export function roomJid(s: Scenario): string {
+  const muc = componentsWith(s.ctx, { category: "conference", type: "text" })[0]?.jid ?? `conference.${s.domain}`;
+  return `${s.token("xepcheck")}@${muc}`;
 }

@@ -406,3 +406,48 @@ export function checkXmppServerIdentity(domain: string, cert: tls.PeerCertificat
   err.host = domain;
   return err;
 }
+
+/** Why the chain did not verify, in words, from node's/OpenSSL's code. */
+export function chainProblem(code: string | undefined): string {
+  switch (code) {
+    case "CERT_HAS_EXPIRED":
+      return "the certificate has expired";
+    case "CERT_NOT_YET_VALID":
+      return "the certificate is not valid yet";
+    case "DEPTH_ZERO_SELF_SIGNED_CERT":
+      return "the certificate is self-signed";
+    case "SELF_SIGNED_CERT_IN_CHAIN":
+    case "UNABLE_TO_GET_ISSUER_CERT_LOCALLY":
+    case "UNABLE_TO_VERIFY_LEAF_SIGNATURE":
+    case "UNABLE_TO_GET_ISSUER_CERT":
+      return "the certificate does not chain to a trusted root";
+    case "CERT_REVOKED":
+      return "the certificate is revoked";
+    case undefined:
+      return "the certificate chain did not verify";
+    default:
+      return `the certificate chain did not verify`;
+  }
+}
+
+/** The problems of a TLS connection's certificate: chain, validity period, name. Empty when it is valid. */
+export function certificateProblems(info: TlsInfo, domain: string): string[] {
+  const problems: string[] = [];
+  const cert = info.peerCertificate;
+  if (!cert) return ["the server sent no certificate"];
+  // node's own name check knows DNS-IDs only: when it is the only complaint,
+  // the chain verified and our match (SRV-ID and XmppAddr too) decides the name.
+  const nameOnly = info.authorizationError === "ERR_TLS_CERT_ALTNAME_INVALID";
+  if (!info.authorized && !nameOnly) problems.push(`${chainProblem(info.authorizationError)} (${info.authorizationError ?? "not authorized"})`);
+  if (cert.daysUntilExpiry !== undefined && cert.daysUntilExpiry < 0 && info.authorizationError !== "CERT_HAS_EXPIRED") {
+    problems.push(`the certificate has expired (${cert.validTo})`);
+  }
+  // Checked against the name we sent (SNI): the XMPP domain, or a web transport's URL host (XEP-0156 §2.2).
+  const match = info.domainMatch;
+  if (match && !match.valid) {
+    problems.push(`the certificate is not valid for ${match.domain}: it names ${cert.names ? describeNames(cert.names) : "nothing readable"}`);
+  } else if (!match) {
+    problems.push(nameOnly ? `the certificate is not valid for ${domain} (${info.authorizationError})` : `the certificate's names could not be read to check them against ${domain}`);
+  }
+  return problems;
+}

@@ -1,7 +1,8 @@
 import { X509Certificate } from "node:crypto";
 import tls from "node:tls";
 import { describe, expect, it } from "vitest";
-import rfc7590, { certificateProblems } from "../../src/checks/rfc-7590-tls.js";
+import rfc7590 from "../../src/checks/rfc-7590-tls.js";
+import { certificateProblems } from "../../src/session/tls-facts.js";
 import type { CheckDefinition, CheckContext } from "../../src/checks/types.js";
 import {
   checkXmppServerIdentity,

@@ -1,7 +1,6 @@
 /** Small pieces of the HTML report: escaping, anchors, verdict and status badges, numbers people read. */
 import type { Verdict } from "../../checks/types.js";
 import type { ComplianceStatus } from "../../scoring/score.js";
-import type { TargetReport } from "../types.js";
 import { escapeXml } from "../xml-text.js";
 
 /** Escapes text for element content and double-quoted attributes (transcripts are XML: every character counts). */

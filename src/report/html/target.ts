@@ -5,7 +5,7 @@
  * check with its requirement quoted and linked, expected and actual, its
  * evidence and, where known, how to fix it in the server's software.
  */
-import { VERDICTS, type Verdict } from "../../checks/types.js";
+import { VERDICTS } from "../../checks/types.js";
 import type { RequirementScore, SuiteScore } from "../../scoring/score.js";
 import { suiteLabels } from "../badge.js";
 import { checksBySpec } from "../junit.js";
