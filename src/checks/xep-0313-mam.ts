@@ -127,7 +127,8 @@ export default [
     advertised: (ctx) => roomFeatureAdvertised(ctx, NS_MAM),
     run: async (s) => {
       const alice = await s.login("account");
-      const room = await createInstantRoom(s, alice, "xc-alice");
+      // Setting the stage: a room-creation quirk (XEP-0045 §10.1) is XEP-0045's finding, not this check's.
+      const room = await s.precondition("a room created (XEP-0045 §10.1)", () => createInstantRoom(s, alice, "xc-alice"));
       const listed = roomAdvertises(s, room.jid, NS_MAM, await roomInfo(alice, room.jid));
       const body = `room archive ${s.token()}`;
       const reflected = alice.expect(groupchatWithBody(room.jid, body), "the reflection of the groupchat message");
