@@ -5,33 +5,13 @@
 import { xml, type Element } from "@xmpp/xml";
 import { StanzaError } from "../session/errors.js";
 import type { XmppStream } from "../session/stream.js";
+import type { Identity, DataForm, DiscoInfo } from "../facts.js";
+
+export type { Identity, DataForm, DiscoInfo };
 
 export const NS_DISCO_INFO = "http://jabber.org/protocol/disco#info";
 export const NS_DISCO_ITEMS = "http://jabber.org/protocol/disco#items";
 export const NS_DATA = "jabber:x:data";
-
-export interface Identity {
-  category: string;
-  type: string;
-  name?: string;
-}
-
-/** A XEP-0004 form as XEP-0128 embeds it: FORM_TYPE plus fields. */
-export interface DataForm {
-  formType?: string;
-  fields: Record<string, string[]>;
-}
-
-export interface DiscoInfo {
-  jid: string;
-  identities: Identity[];
-  features: string[];
-  forms: DataForm[];
-  /** Set when the entity answered with an error (or not at all). */
-  error?: string;
-  /** "stanza": it answered with an error stanza; "no-answer": timeout or lost connection. */
-  errorKind?: "stanza" | "no-answer";
-}
 
 export interface DiscoItem {
   jid: string;

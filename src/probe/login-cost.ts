@@ -31,18 +31,9 @@ import {
 import { NS_SM, StreamManagement } from "../session/stream-management.js";
 import type { XmppStream } from "../session/stream.js";
 import { TrafficMeter } from "../session/traffic.js";
+import type { LoginCost } from "../facts.js";
 
-export interface LoginCost {
-  flavour: string;
-  ok: boolean;
-  /** Exchanges the client waited for: TCP connect, TLS handshake (1 for TLS 1.3, 2 before), stream opens, requests. */
-  roundTrips: number;
-  /** Bytes of XML received and sent (after TLS decryption). */
-  bytesIn: number;
-  bytesOut: number;
-  ms: number;
-  note?: string;
-}
+export type { LoginCost };
 
 /** The flavours, in the order measured. Names are stable (tables and tests use them). */
 export const LOGIN_FLAVOURS = {

@@ -7,51 +7,19 @@ import { xml } from "@xmpp/xml";
 import pLimit from "p-limit";
 import { DEFAULT_MAX_DISCO_ITEMS } from "../limits.js";
 import type { Session } from "../session/login.js";
-import type { FeatureSnapshot, TlsInfo } from "../session/stream.js";
-import { discoInfo, discoItems, type DataForm, type DiscoInfo } from "./disco.js";
+import { discoInfo, discoItems, type DataForm } from "./disco.js";
+import type { ComponentInfo, SoftwareVersion, ProbeResult } from "../facts.js";
+
+export type { ComponentInfo, SoftwareVersion, ProbeResult };
 
 export const NS_VERSION = "jabber:iq:version";
 export const FORM_SERVERINFO = "http://jabber.org/network/serverinfo";
 export const FORM_UPLOAD = "urn:xmpp:http:upload:0";
 
-export interface ComponentInfo extends DiscoInfo {
-  name?: string;
-  node?: string;
-}
-
-export interface SoftwareVersion {
-  name?: string;
-  version?: string;
-  os?: string;
-  error?: string;
-  /** "stanza": the server answered with an error; "no-answer": it did not answer (we cannot tell). */
-  errorKind?: "stanza" | "no-answer";
-}
-
 export { DEFAULT_MAX_DISCO_ITEMS };
+
 /** disco#info queries in flight at once on the probing session. */
 const DISCO_IN_FLIGHT = 8;
-
-export interface ProbeResult {
-  domain: DiscoInfo;
-  /** disco#info of the account's bare JID (PEP, MAM, push live here on many servers). */
-  account: DiscoInfo;
-  /** disco#items of the domain, each with its own disco#info. */
-  components: ComponentInfo[];
-  componentsError?: string;
-  /** disco#items past the --max-disco-items limit, whose disco#info was not asked for. */
-  componentsNotProbed?: number;
-  software: SoftwareVersion;
-  /** XEP-0157 addresses from the serverinfo form, by field name. */
-  contactAddresses: Record<string, string[]>;
-  /** XEP-0363 §8 max-file-size of the first upload service, in bytes. */
-  uploadMaxFileSize?: number;
-  /** Stream features per stream (re)start: initial, after-starttls, after-auth. */
-  streamFeatures: FeatureSnapshot[];
-  tls: TlsInfo | null;
-  sasl: { offered: string[]; used: string };
-  jid: string;
-}
 
 export function findForm(forms: DataForm[], formType: string): DataForm | undefined {
   return forms.find((f) => f.formType === formType);

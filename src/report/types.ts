@@ -4,10 +4,8 @@
  * change both together and bump REPORT_VERSION on incompatible changes.
  */
 import type { Evidence, Level, SpecRef, Verdict } from "../checks/types.js";
-import type { LoginCost } from "../probe/login-cost.js";
-import type { ProbeResult } from "../probe/probe.js";
+import type { LoginCost, ProbeResult, TrafficTotals } from "../facts.js";
 import type { SuiteScore } from "../scoring/score.js";
-import type { TrafficTotals } from "../session/traffic.js";
 
 /**
  * Version 2 (this one) holds any number of targets; version 1 held one

@@ -20,6 +20,9 @@ import type { TlsInfo } from "./tls-facts.js";
 import { Transcript, redactedXml } from "./transcript.js";
 import { DEFAULT_MAX_STANZA_BYTES, type Link, type LinkEvents, type TlsSettings, type TransportFacts, type TransportKind } from "./transport.js";
 import { WebSocketLink } from "./websocket.js";
+import type { FeatureSnapshot } from "../facts.js";
+
+export type { FeatureSnapshot };
 
 export type { TlsInfo } from "./tls-facts.js";
 export type { TlsSettings, TransportFacts, TransportKind } from "./transport.js";
@@ -58,12 +61,6 @@ export interface StreamOptions {
   maxStanzaBytes?: number;
   /** Deepest nesting accepted in a stanza (default DEFAULT_MAX_XML_DEPTH). */
   maxXmlDepth?: number;
-}
-
-export interface FeatureSnapshot {
-  /** "initial", "after-starttls", "after-auth", … */
-  stage: string;
-  xml: string;
 }
 
 interface Waiter {

@@ -11,64 +11,9 @@
 import type { X509Certificate } from "node:crypto";
 import type tls from "node:tls";
 import { domainToASCII } from "node:url";
+import type { CertificateNames, DomainMatch, PeerCertificateFacts, TlsInfo } from "../facts.js";
 
-/** Names a certificate is issued for (its subjectAltName, and the subject CN). */
-export interface CertificateNames {
-  /** dNSName entries (DNS-IDs, maybe wildcards). */
-  dns: string[];
-  /** SRVName otherNames (RFC 4985), e.g. "_xmpp-client.example.org". */
-  srv: string[];
-  /** id-on-xmppAddr otherNames (RFC 6120 §13.7.1.4). */
-  xmppAddr: string[];
-  /** iPAddress entries. */
-  ip: string[];
-  /** uniformResourceIdentifier entries. */
-  uri: string[];
-  /** The subject's commonName (used only when the SAN holds no DNS-ID, SRV-ID, XmppAddr or URI). */
-  commonName?: string;
-}
-
-/** Whether, and by which name, the certificate is valid for the XMPP domain. */
-export interface DomainMatch {
-  /** The domain the certificate was checked for (the SNI name we sent). */
-  domain: string;
-  valid: boolean;
-  /** Which kind of identifier matched. */
-  by?: "dns" | "dns-wildcard" | "srv" | "xmppAddr" | "cn";
-  /** The certificate's name that matched. */
-  name?: string;
-}
-
-export interface PeerCertificateFacts {
-  subject: string;
-  issuer: string;
-  /** node's printed subjectAltName (for reading; `names` holds the parsed values). */
-  subjectAltName?: string;
-  validFrom: string;
-  validTo: string;
-  /** Whole days from the handshake until validTo; negative once expired. */
-  daysUntilExpiry?: number;
-  names?: CertificateNames;
-  /** SHA-256 fingerprint of the leaf certificate. */
-  fingerprint256?: string;
-  /** Subjects from the leaf upwards, as far as the chain was available. */
-  chain?: string[];
-}
-
-export interface TlsInfo {
-  protocol: string | null;
-  cipher: string;
-  /** Whether the certificate chain verified against the trusted roots (and, with rejectUnauthorized, the host name). */
-  authorized: boolean;
-  /** Why it did not (CERT_HAS_EXPIRED, DEPTH_ZERO_SELF_SIGNED_CERT, ERR_TLS_CERT_ALTNAME_INVALID, …). */
-  authorizationError?: string;
-  alpn?: string | false | null;
-  /** The SNI name we sent (the XMPP domain). */
-  servername?: string;
-  peerCertificate?: PeerCertificateFacts;
-  /** The certificate checked against the SNI name: DNS-ID (incl. wildcard), SRV-ID, XmppAddr. */
-  domainMatch?: DomainMatch;
-}
+export type { CertificateNames, DomainMatch, PeerCertificateFacts, TlsInfo };
 
 export const OID_SUBJECT_ALT_NAME = "2.5.29.17";
 export const OID_XMPP_ADDR = "1.3.6.1.5.5.7.8.5";

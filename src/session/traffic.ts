@@ -1,14 +1,6 @@
-/** Counts what a run costs a server: stanzas, bytes and the round trips we waited for. */
-export interface TrafficTotals {
-  stanzasIn: number;
-  stanzasOut: number;
-  bytesIn: number;
-  bytesOut: number;
-  /** Exchanges where the client sent something and waited for the answer (incl. TCP and TLS handshakes). */
-  roundTrips: number;
-  /** Sessions logged in. */
-  logins: number;
-}
+import type { TrafficTotals } from "../facts.js";
+
+export type { TrafficTotals };
 
 export class TrafficMeter implements TrafficTotals {
   stanzasIn = 0;

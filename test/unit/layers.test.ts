@@ -24,3 +24,12 @@ describe("src/checks", () => {
     expect(offences).toEqual([]);
   });
 });
+
+describe("src/report/types.ts", () => {
+  it("the report's contract imports nothing from the layers that talk to servers (session, probe, runner)", () => {
+    const text = readFileSync(new URL("../../src/report/types.ts", import.meta.url), "utf8");
+    const imports = [...text.matchAll(/from "([^"]+)"/g)].map((m) => m[1]!);
+    expect(imports.length).toBeGreaterThan(0);
+    expect(imports.filter((i) => /\/(session|probe|runner)\//.test(i))).toEqual([]);
+  });
+});
