@@ -12,7 +12,7 @@
  * known, no resumable Stream Management) are left out of the result.
  */
 import { performance } from "node:perf_hooks";
-import type { Target } from "../scenario/scenario.js";
+import { endpointOf, type Target } from "../scenario/scenario.js";
 import { SessionError } from "../session/errors.js";
 import { connectSecure, login, loginWithoutBind, type ConnectOptions, type Credentials } from "../session/login.js";
 import {
@@ -69,14 +69,7 @@ interface Measured {
  * invalidated before it returns. Traffic is also added to `target.meter`.
  */
 export async function measureLoginCosts(target: Target, credentials: Credentials, options: LoginCostOptions = {}): Promise<LoginCost[]> {
-  const base: ConnectOptions = {
-    domain: target.domain,
-    host: target.host,
-    port: target.port,
-    mode: target.mode,
-    tls: target.tls,
-    timeoutMs: target.timeoutMs,
-  };
+  const base: ConnectOptions = endpointOf(target);
   const bare = `${credentials.username}@${target.domain}`;
   const over = target.mode === "direct" ? "over direct TLS" : "over STARTTLS";
   const wanted = (flavour: string) => !options.flavours || options.flavours.includes(flavour);

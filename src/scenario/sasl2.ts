@@ -24,7 +24,7 @@ import {
 import type { XmppStream } from "../session/stream.js";
 import { redactedXml } from "../session/transcript.js";
 import { ScenarioFailure } from "./outcome.js";
-import type { Scenario } from "./scenario.js";
+import { endpointOf, type Scenario } from "./scenario.js";
 
 const NS_DISCO_INFO = "http://jabber.org/protocol/disco#info";
 
@@ -44,12 +44,7 @@ export function connectOptions(s: Scenario, label: string): ConnectOptions {
   const t = s.target;
   const web = { transport: t.transport, url: t.url, configuredHost: t.configuredHost };
   return {
-    domain: t.domain,
-    host: t.host,
-    port: t.port,
-    mode: t.mode,
-    tls: t.tls,
-    timeoutMs: t.timeoutMs,
+    ...endpointOf(t),
     meter: t.meter,
     transcript: new LabelledTranscript(s.transcript, label),
     ...(web as object),

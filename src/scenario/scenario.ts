@@ -42,6 +42,11 @@ export interface Target {
   meter: TrafficMeter;
 }
 
+/** The run's endpoint as connection settings, for the connections a scenario (or the login-cost table) opens itself. */
+export function endpointOf(t: Target): { domain: string; host: string; port: number; mode: Target["mode"]; tls: TlsSettings; timeoutMs: number } {
+  return { domain: t.domain, host: t.host, port: t.port, mode: t.mode, tls: t.tls, timeoutMs: t.timeoutMs };
+}
+
 /** What the runner gives every scenario. */
 export interface ScenarioEnvironment {
   ctx: CheckContext;

@@ -11,7 +11,7 @@ import { SessionError } from "../session/errors.js";
 import { login, type Session } from "../session/login.js";
 import { XmppStream } from "../session/stream.js";
 import type { TrafficTotals } from "../session/traffic.js";
-import type { Scenario } from "./scenario.js";
+import { endpointOf, type Scenario } from "./scenario.js";
 
 export type WebTransport = "websocket" | "bosh";
 
@@ -57,15 +57,9 @@ export function hostMetaLists(found: WebDiscovery, kind: WebTransport): boolean 
 }
 
 function streamOptions(s: Scenario, kind: WebTransport, endpoint: WebEndpoint) {
-  const t = s.target;
   return {
-    domain: t.domain,
-    host: t.host,
-    port: t.port,
-    mode: t.mode,
-    tls: t.tls,
-    timeoutMs: t.timeoutMs,
-    meter: t.meter,
+    ...endpointOf(s.target),
+    meter: s.target.meter,
     transcript: s.transcript,
     transport: kind,
     url: endpoint.url,

@@ -9,9 +9,8 @@ import { createHash } from "node:crypto";
 import net from "node:net";
 import { xml, type Element } from "@xmpp/xml";
 import { SessionError, excerpt, withDeadline } from "./errors.js";
-import { DEFAULT_MAX_XML_DEPTH, StreamReader, readerFailure } from "./xml-reader.js";
+import { StreamReader, readerFailure, xmlLimits } from "./xml-reader.js";
 import { Transcript, redactedXml } from "./transcript.js";
-import { DEFAULT_MAX_STANZA_BYTES } from "./transport.js";
 
 export const NS_COMPONENT = "jabber:component:accept";
 const NS_STREAM = "http://etherx.jabber.org/streams";
@@ -84,8 +83,7 @@ export class ComponentStream {
       resolveHeader = resolve;
       this.onEnd = (err) => reject(err);
     });
-    const limits = { maxStanzaBytes: this.options.maxStanzaBytes ?? DEFAULT_MAX_STANZA_BYTES, maxDepth: this.options.maxXmlDepth ?? DEFAULT_MAX_XML_DEPTH };
-    const reader = new StreamReader(limits, {
+    const reader = new StreamReader(xmlLimits(this.options), {
       header: (el) => {
         this.options.transcript.record("in", `<stream:stream${Object.entries(el.attrs).map(([k, v]) => ` ${k}='${v}'`).join("")}>`, this.label);
         if (!el.attrs.id) this.end(new SessionError("protocol", "stream-open", "the server's stream header has no id: there is nothing to hash for the handshake"));

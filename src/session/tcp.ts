@@ -10,7 +10,6 @@ import { SessionError, withDeadline } from "./errors.js";
 import { describeTls, type TlsInfo } from "./tls-facts.js";
 import type { TrafficMeter } from "./traffic.js";
 import {
-  DEFAULT_MAX_STANZA_BYTES,
   NS_CLIENT,
   escapeAttr,
   secureContextFor,
@@ -20,7 +19,7 @@ import {
   type OpenAttributes,
   type TlsSettings,
 } from "./transport.js";
-import { DEFAULT_MAX_XML_DEPTH, StreamReader, closingStreamError, readerFailure } from "./xml-reader.js";
+import { StreamReader, closingStreamError, readerFailure, xmlLimits } from "./xml-reader.js";
 
 export const NS_STREAM = "http://etherx.jabber.org/streams";
 
@@ -139,11 +138,7 @@ export class TcpLink implements Link {
   }
 
   private makeReader(): StreamReader {
-    const limits = {
-      maxStanzaBytes: this.options.maxStanzaBytes ?? DEFAULT_MAX_STANZA_BYTES,
-      maxDepth: this.options.maxXmlDepth ?? DEFAULT_MAX_XML_DEPTH,
-    };
-    return new StreamReader(limits, {
+    return new StreamReader(xmlLimits(this.options), {
       header: (el) => this.events.header({ ...el.attrs }, headerText(el)),
       element: (el, bytes) => this.events.element(el, bytes),
       end: () => {

@@ -24,12 +24,19 @@ import { XmlError, XmlTokenizer, quoted, type TokenHandler } from "./xml-tokeniz
 
 export { XmlError } from "./xml-tokenizer.js";
 
-export { DEFAULT_MAX_XML_DEPTH } from "../limits.js";
+import { DEFAULT_MAX_STANZA_BYTES, DEFAULT_MAX_XML_DEPTH } from "../limits.js";
+
+export { DEFAULT_MAX_XML_DEPTH };
 
 export interface XmlLimits {
   maxStanzaBytes: number;
   /** Levels of elements in a stanza (or document), the top-level element being level 1. */
   maxDepth: number;
+}
+
+/** The limits a connection's options ask for, the defaults where they say nothing. */
+export function xmlLimits(options: { maxStanzaBytes?: number; maxXmlDepth?: number }): XmlLimits {
+  return { maxStanzaBytes: options.maxStanzaBytes ?? DEFAULT_MAX_STANZA_BYTES, maxDepth: options.maxXmlDepth ?? DEFAULT_MAX_XML_DEPTH };
 }
 
 /** The error for an element over the size limit (`name` when its start tag was read); other transports reuse it. */

@@ -63,6 +63,12 @@ const enum State {
   Entity,
 }
 
+/** Where the first match of the global `re` at or after `from` in `s` stands, or the end of `s`. */
+function stopAt(re: RegExp, s: string, from: number): number {
+  re.lastIndex = from;
+  return re.exec(s)?.index ?? s.length;
+}
+
 /** XML 1.0 §2.2 Char, as a search for the first character that is not one. */
 const NOT_CHAR = /[^\t\n\r\x20-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/u;
 /** XML 1.0 §2.3 Name (with Namespaces §3: at most one colon, not at either end). */
@@ -128,12 +134,11 @@ export class XmlTokenizer {
     while (i < len) {
       switch (this.state) {
         case State.Text: {
-          TEXT_STOP.lastIndex = i;
-          const stop = TEXT_STOP.exec(s);
-          const end = stop ? stop.index : len;
+          const end = stopAt(TEXT_STOP, s, i);
+          const stopped = end < len;
           if (end > i) this.emitText(s.slice(i, end));
           i = end;
-          if (!stop) break;
+          if (!stopped) break;
           if (s[i] === "<") {
             h.markup(i);
             this.state = State.Lt;
@@ -211,12 +216,11 @@ export class XmlTokenizer {
         }
         case State.StartName:
         case State.EndName: {
-          NAME_END.lastIndex = i;
-          const stop = NAME_END.exec(s);
-          const end = stop ? stop.index : len;
+          const end = stopAt(NAME_END, s, i);
+          const stopped = end < len;
           this.name += s.slice(i, end);
           i = end;
-          if (!stop) break;
+          if (!stopped) break;
           checkName(this.name);
           this.state = this.state === State.StartName ? State.InTag : State.AfterEndName;
           this.sawSpace = false;
@@ -252,12 +256,11 @@ export class XmlTokenizer {
           break;
         }
         case State.AttrName: {
-          ATTR_NAME_END.lastIndex = i;
-          const stop = ATTR_NAME_END.exec(s);
-          const end = stop ? stop.index : len;
+          const end = stopAt(ATTR_NAME_END, s, i);
+          const stopped = end < len;
           this.attrName += s.slice(i, end);
           i = end;
-          if (!stop) break;
+          if (!stopped) break;
           checkName(this.attrName);
           if (Object.hasOwn(this.attrs, this.attrName)) {
             throw new XmlError("not-well-formed", `attribute ${this.attrName} twice in <${this.name}>`);
@@ -283,12 +286,11 @@ export class XmlTokenizer {
         }
         case State.Value: {
           const stops = VALUE_STOP[this.quote]!;
-          stops.lastIndex = i;
-          const stop = stops.exec(s);
-          const end = stop ? stop.index : len;
+          const end = stopAt(stops, s, i);
+          const stopped = end < len;
           if (end > i) this.value += checkChars(s.slice(i, end));
           i = end;
-          if (!stop) break;
+          if (!stopped) break;
           const c = s[i]!;
           i++;
           if (c === "<") throw new XmlError("not-well-formed", `'<' in the value of ${this.attrName} in <${this.name}>`);
@@ -314,15 +316,14 @@ export class XmlTokenizer {
           break;
         }
         case State.Entity: {
-          ENTITY_END.lastIndex = i;
-          const stop = ENTITY_END.exec(s);
-          const end = stop ? stop.index : len;
+          const end = stopAt(ENTITY_END, s, i);
+          const stopped = end < len;
           this.entity += s.slice(i, Math.min(end, i + MAX_ENTITY + 1));
-          if (this.entity.length > MAX_ENTITY || (stop && s[end] !== ";")) {
-            throw new XmlError("not-well-formed", `'&' that begins no entity reference: ${quoted(`&${this.entity}${stop ? s[end] : ""}`)}`);
+          if (this.entity.length > MAX_ENTITY || (stopped && s[end] !== ";")) {
+            throw new XmlError("not-well-formed", `'&' that begins no entity reference: ${quoted(`&${this.entity}${stopped ? s[end] : ""}`)}`);
           }
-          i = stop ? end + 1 : len;
-          if (!stop) break;
+          i = stopped ? end + 1 : len;
+          if (!stopped) break;
           const char = resolveEntity(this.entity);
           this.state = this.entityIn;
           if (this.entityIn === State.Text) this.emitText(char);
