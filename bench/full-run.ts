@@ -14,7 +14,11 @@ import { runTarget } from "../src/runner/run.js";
 import { startServer } from "../test/servers/harness.js";
 import { startDelayRelay } from "./latency.js";
 
-const kind = process.argv[2] === "ejabberd" ? "ejabberd" : "prosody";
+const kind = process.argv.includes("ejabberd") ? "ejabberd" : "prosody";
+// --slowest: also list each path's ten slowest scenarios (where the wall time goes).
+const slowest = process.argv.includes("--slowest");
+// --quick: the default concurrency only, loopback and 50 ms RTT.
+const quick = process.argv.includes("--quick");
 const server = await startServer(kind, { basePort: kind === "prosody" ? 27200 : 27300 });
 try {
   const [alice, bob] = server.accounts as [{ jid: string; password: string }, { jid: string; password: string }];
@@ -26,7 +30,8 @@ try {
     { label: "loopback", concurrency: 4, port: server.ports.c2s, directTlsPort: server.ports.directTls },
     { label: "loopback", concurrency: 1, port: server.ports.c2s, directTlsPort: server.ports.directTls },
     { label: "50 ms RTT", concurrency: 4, port: c2sRelay.port, directTlsPort: directRelay.port },
-  ];
+  ].filter((p) => !quick || p.concurrency === 4);
+  const details: string[] = [];
   for (const { label, concurrency, port, directTlsPort } of paths) {
     // Completion times: the concurrent phase runs from the last advertisement
     // check to the last non-exclusive scenario; the exclusive ones follow, alone.
@@ -59,6 +64,10 @@ try {
       },
     });
     const scenarios = report.checks.filter((c) => c.kind === "scenario");
+    if (slowest) {
+      const top = [...scenarios].sort((a, b) => b.durationMs - a.durationMs).slice(0, 10);
+      details.push(`Slowest scenarios, ${label}, concurrency ${concurrency}:`, ...top.map((c) => `  ${(c.durationMs / 1000).toFixed(2)} s  ${c.id}${exclusive.has(c.id) ? " (exclusive)" : ""}`), "");
+    }
     const sum = scenarios.reduce((t, c) => t + c.durationMs, 0);
     const concurrent = scenarios.filter((c) => !exclusive.has(c.id));
     const concurrentSum = concurrent.reduce((t, c) => t + c.durationMs, 0);
@@ -78,6 +87,7 @@ try {
       "|---|---:|---:|---:|---:|---|---:|---:|---|",
       ...rows,
       "",
+      ...details,
     ].join("\n"),
   );
   await Promise.all([c2sRelay.close(), directRelay.close()]);

@@ -394,6 +394,7 @@ export async function runTarget(opts: RunOptions, hooks: RunHooks = {}): Promise
       hooks,
     );
     results = judged;
+    await connectionLimit.closeIdle();
     errors.push(...connectionLimit.notes);
     for (const problem of cleanupProblems) errors.push({ step: "cleanup", kind: "cleanup", message: problem });
     if (opts.scenarios && !opts.signal?.aborted && loginCostsSelected(opts.only, opts.skip)) {

@@ -12,6 +12,13 @@
  * if afterwards every scenario holding connections could still get up to
  * `perScenario` of them, in some order (the banker's algorithm); otherwise
  * it waits. Scenarios that already hold connections may thus go first.
+ *
+ * It also keeps the run's pool of idle sessions: a scenario that ends with a
+ * logged-in session it left as it found it (see session-state.ts) parks it
+ * here instead of closing it, and the next scenario that logs in the same
+ * account takes it without a new login. Parked sessions stay counted as
+ * open, but count as free for granting: when a new connection needs their
+ * slot, the oldest parked one is closed.
  */
 import { SessionError } from "../session/errors.js";
 import type { Credentials, Session } from "../session/login.js";
@@ -27,6 +34,14 @@ export interface Connector {
 
 /** One scenario's way to connect under the limit. */
 export interface ScenarioConnections extends Connector {
+  /**
+   * Hands a logged-in session of `credentials` back for the next scenario,
+   * instead of closing it. The session must be as it was after login.
+   * False when it cannot be parked (closed, or not one of this scenario's).
+   */
+  park(session: Session, credentials: Credentials): boolean;
+  /** Whether connect() gave this session from the pool rather than a new login. */
+  reused(session: Session): boolean;
   /** Any other connection the scenario opens itself (another port, transport or login flow), counted the same way. */
   count<T>(what: string, open: () => Promise<T>, streamOf: (opened: T) => XmppStream): Promise<T>;
   /** Drops the connections the scenario left open and refuses its waiting requests. */
@@ -59,7 +74,9 @@ interface Lease {
 
 interface Waiting {
   lease: Lease;
-  grant: () => void;
+  /** For a login: the account, whose parked session is granted if there is one. */
+  account?: string;
+  grant: (parked?: Session) => void;
   refuse: (err: Error) => void;
 }
 
@@ -77,6 +94,13 @@ export class ConnectionLimit {
   private pause: Promise<unknown> = Promise.resolve();
   /** Slow-down requests in a row (reset by a connection that succeeds). */
   private slowDowns = 0;
+  /** Parked sessions by account, oldest first; each is counted in `open`. */
+  private readonly idle = new Map<string, Session[]>();
+  private idleCount = 0;
+  /** How many logins a parked session saved. */
+  private reuses = 0;
+  /** The XEP-0198 reconnect of each session as login() made it, before a scenario counted it under its own lease. */
+  private readonly resumeOf = new WeakMap<Session, NonNullable<Session["openAuthenticated"]>>();
 
   constructor(options: ConnectionLimitOptions) {
     if (!Number.isInteger(options.max) || options.max < 1) throw new RangeError(`the connection limit must be a positive integer, not ${options.max}`);
@@ -88,6 +112,11 @@ export class ConnectionLimit {
   /** Connections open now. */
   get openConnections(): number {
     return this.open;
+  }
+
+  /** Logins saved by sessions taken from the pool. */
+  get sessionsReused(): number {
+    return this.reuses;
   }
 
   /** The most connections that were open at once. */
@@ -120,25 +149,32 @@ export class ConnectionLimit {
   forScenario(connector: Connector, note: (text: string) => void = () => {}): ScenarioConnections {
     const lease: Lease = { held: 0 };
     /** Each slot taken and not given back: its release, and its stream once open. */
-    const slots = new Map<() => void, XmppStream | undefined>();
+    const slots = new Map<(parked?: boolean) => void, XmppStream | undefined>();
+    const reused = new WeakSet<Session>();
     let ended = false;
+
+    /** A slot of this lease for `stream` (undefined until open), given back when the stream closes or is parked. */
+    const slotFor = (stream?: XmppStream) => {
+      let released = false;
+      const release = (parked = false) => {
+        if (released) return;
+        released = true;
+        slots.delete(release);
+        this.release(lease, parked);
+      };
+      slots.set(release, stream);
+      return release;
+    };
 
     /** Takes a slot, opens, and gives the slot back when the stream closes; a refusal asking us to slow down is tried again later. */
     const counted = async <T>(what: string, open: () => Promise<T>, streamOf: (opened: T) => XmppStream): Promise<T> => {
       for (let attempt = 0; ; attempt++) {
         await this.acquire(lease);
-        let released = false;
-        const release = () => {
-          if (released) return;
-          released = true;
-          slots.delete(release);
-          this.release(lease);
-        };
-        slots.set(release, undefined);
+        const release = slotFor();
         try {
           const opened = await open();
           this.slowDowns = 0;
-          onClose(streamOf(opened), release);
+          onClose(streamOf(opened), () => release());
           slots.set(release, streamOf(opened));
           if (ended) {
             streamOf(opened).destroy();
@@ -155,21 +191,50 @@ export class ConnectionLimit {
       }
     };
 
+    /** XEP-0198 resumption opens another connection: it counts too, under this scenario. */
+    const countResumption = (session: Session) => {
+      const resume = this.resumeOf.get(session);
+      if (resume) session.openAuthenticated = () => counted("a login for resumption", resume, (stream) => stream);
+    };
+
     return {
-      connect: (credentials, resource) =>
-        counted(
+      connect: async (credentials, resource) => {
+        const parked = await this.acquireParked(lease, credentials.username);
+        if (parked) {
+          reused.add(parked);
+          const release = slotFor(parked.stream);
+          onClose(parked.stream, () => release());
+          countResumption(parked);
+          if (ended) {
+            parked.stream.destroy();
+            throw new SessionError("network", "close", "the scenario has ended");
+          }
+          return parked;
+        }
+        return counted(
           "a login",
           async () => {
             const session = await connector.connect(credentials, resource);
-            const resume = session.openAuthenticated;
-            // XEP-0198 resumption opens another connection: it counts too.
-            if (resume) session.openAuthenticated = () => counted("a login for resumption", resume, (stream) => stream);
+            if (session.openAuthenticated) this.resumeOf.set(session, session.openAuthenticated);
+            countResumption(session);
             return session;
           },
           (session) => session.stream,
-        ),
+        );
+      },
       openStream: () => counted("a stream", () => connector.openStream(), (stream) => stream),
       count: counted,
+      park: (session, credentials) => {
+        const release = [...slots].find(([, stream]) => stream === session.stream)?.[0];
+        if (ended || !release || session.stream.isClosed) return false;
+        session.stream.resetForReuse();
+        const list = this.idle.get(credentials.username) ?? [];
+        list.push(session);
+        this.idle.set(credentials.username, list);
+        release(true);
+        return true;
+      },
+      reused: (session) => reused.has(session),
       end: () => {
         ended = true;
         for (const waiting of this.queue.filter((w) => w.lease === lease)) waiting.refuse(new SessionError("network", "close", "the scenario has ended"));
@@ -183,23 +248,62 @@ export class ConnectionLimit {
     };
   }
 
+  /**
+   * Waits for a slot as a login of `account` would, and takes a parked
+   * session of it if one is there when the slot is granted. Without one the
+   * slot is given back at once and the login asks anew (counted, with its
+   * own retries), so a parked session that arrives meanwhile is not missed
+   * for long.
+   */
+  private async acquireParked(lease: Lease, account: string): Promise<Session | undefined> {
+    if (!this.idle.get(account)?.length) return undefined;
+    const parked = await this.acquire(lease, account);
+    if (!parked) this.release(lease);
+    return parked;
+  }
+
+  /** Closes every parked session (the run's scenarios are done). */
+  async closeIdle(): Promise<void> {
+    const sessions = [...this.idle.values()].flat();
+    this.idle.clear();
+    this.open -= this.idleCount;
+    this.idleCount = 0;
+    await Promise.all(sessions.map((s) => s.stream.close()));
+  }
+
+  /** Closes the oldest parked session of the account with most parked, to give its slot to a new connection. */
+  private evictIdle(): void {
+    const [key, list] = [...this.idle].sort((a, b) => b[1].length - a[1].length)[0] ?? [];
+    const session = list?.shift();
+    if (!key || !list || !session) return;
+    if (!list.length) this.idle.delete(key);
+    this.idleCount--;
+    this.open--;
+    // Closed politely in the background: the new connection does not wait for the server's closing element.
+    void session.stream.close();
+  }
+
   /** Waits for a slot (see the module comment), then for any pause the server asked for. */
-  private async acquire(lease: Lease): Promise<void> {
+  private async acquire(lease: Lease, account?: string): Promise<Session | undefined> {
     if (lease.held >= this.max) {
       throw new ScenarioSkip(`this scenario needs more than ${this.max} connections at once, the limit of connections to the server (--max-connections)`);
     }
-    await new Promise<void>((grant, refuse) => {
-      this.queue.push({ lease, grant, refuse });
+    const parked = await new Promise<Session | undefined>((grant, refuse) => {
+      this.queue.push({ lease, grant, refuse, ...(account ? { account } : {}) });
       this.grantWhatIsSafe();
     });
+    // A parked session is open already: no pause for it.
+    if (parked) return parked;
     for (let pause = this.pause; ; pause = this.pause) {
       await pause;
-      if (pause === this.pause) return;
+      if (pause === this.pause) return undefined;
     }
   }
 
-  private release(lease: Lease): void {
-    this.open--;
+  /** A connection of `lease` closed, or was parked (then it stays open, as idle). */
+  private release(lease: Lease, parked = false): void {
+    if (parked) this.idleCount++;
+    else this.open--;
     if (--lease.held === 0) this.holders.delete(lease);
     this.grantWhatIsSafe();
   }
@@ -207,18 +311,37 @@ export class ConnectionLimit {
   private grantWhatIsSafe(): void {
     for (let i = 0; i < this.queue.length; ) {
       const waiting = this.queue[i]!;
-      if (this.open < this.max && this.safeAfterGranting(waiting.lease)) {
+      if (this.open - this.idleCount < this.max && this.safeAfterGranting(waiting.lease)) {
         this.queue.splice(i, 1);
-        this.open++;
+        const parked = waiting.account ? this.takeParked(waiting.account) : undefined;
+        if (!parked) {
+          if (this.open >= this.max) this.evictIdle();
+          this.open++;
+        }
         this.highWater = Math.max(this.highWater, this.open);
         waiting.lease.held++;
         this.holders.add(waiting.lease);
-        waiting.grant();
+        waiting.grant(parked);
         i = 0; // the state changed: look again from the oldest
       } else {
         i++;
       }
     }
+  }
+
+  /** An open parked session of `account`, no longer counted as idle (it stays counted as open). */
+  private takeParked(account: string): Session | undefined {
+    const list = this.idle.get(account);
+    while (list?.length) {
+      const session = list.shift()!;
+      this.idleCount--;
+      if (!session.stream.isClosed) {
+        this.reuses++;
+        return session;
+      }
+      this.open--; // the server ended it while it was parked
+    }
+    return undefined;
   }
 
   /** Banker's check: after one more connection for `requester`, can every holder still reach perScenario in some order? */
@@ -227,7 +350,7 @@ export class ConnectionLimit {
     const claims = [...new Set([...this.holders, requester])]
       .map((lease) => ({ held: heldAfter(lease), need: Math.max(0, this.perScenario - heldAfter(lease)) }))
       .sort((a, b) => a.need - b.need);
-    let free = this.max - this.open - 1;
+    let free = this.max - (this.open - this.idleCount) - 1; // parked sessions can be closed for anyone
     for (const { held, need } of claims) {
       if (need > free) return false;
       free += held; // that scenario can finish and give its connections back

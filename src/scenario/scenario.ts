@@ -4,15 +4,17 @@
  * things, and turns the way the scenario ended into a verdict.
  */
 import { randomBytes } from "node:crypto";
+import { xml } from "@xmpp/xml";
 import type { CheckContext, CheckOutcome, Evidence, ScenarioDefinition, Verdict } from "../checks/types.js";
 import { SessionError, StanzaError, withDeadline } from "../session/errors.js";
 import type { Credentials, Session } from "../session/login.js";
-import type { TlsSettings, XmppStream } from "../session/stream.js";
+import { NS_PING, type TlsSettings, type XmppStream } from "../session/stream.js";
 import type { TrafficMeter } from "../session/traffic.js";
 import { Transcript } from "../session/transcript.js";
 import { Actor } from "./actor.js";
 import type { ConnectionLimit, ScenarioConnections } from "./connection-limit.js";
 import { ScenarioFailure, ScenarioSkip, ServerBusy } from "./outcome.js";
+import { sessionChange } from "./session-state.js";
 import { DEFAULT_BACKOFF, slowDownNote, streamSlowDown, type BackoffPolicy } from "./slow-down.js";
 
 export type Role = "account" | "peer";
@@ -78,6 +80,8 @@ export class Scenario {
   advertised: boolean | null | undefined;
   private readonly cleanups: { what: string; fn: () => Promise<void> }[] = [];
   private readonly actors: Actor[] = [];
+  /** Each logged-in actor's credentials and what it did to its session's state (see finish()). */
+  private readonly logins = new Map<Actor, { credentials: Credentials; presence: boolean; other: boolean }>();
   private readonly raw: XmppStream[] = [];
   private readonly connections: ScenarioConnections | undefined;
   private closed = false;
@@ -131,11 +135,19 @@ export class Scenario {
       throw new SessionError("network", "close", "the scenario has ended");
     }
     session.stream.useTranscript(this.transcript, label);
-    this.transcript.note(`${label} logged in as ${session.jid}`, label);
+    const reused = this.connections?.reused(session) ?? false;
+    this.transcript.note(reused ? `${label} is ${session.jid}, a session logged in earlier and left as it was after login` : `${label} logged in as ${session.jid}`, label);
     const actor = new Actor(label, session, this.env.waitMs, {
       backoff: this.env.backoff ?? DEFAULT_BACKOFF,
       slowedDown: (note) => this.slowedDown(note),
     });
+    const login = { credentials: creds, presence: false, other: false };
+    session.stream.observe((el, direction) => {
+      if (direction !== "out") return;
+      const change = sessionChange(el);
+      if (change !== "none") login[change] = true;
+    });
+    this.logins.set(actor, login);
     this.actors.push(actor);
     return actor;
   }
@@ -205,7 +217,11 @@ export class Scenario {
     if (!condition) this.fail(expected, actual);
   }
 
-  /** Runs the cleanups (each under a deadline), then closes every actor. Returns what failed. */
+  /**
+   * Runs the cleanups (each under a deadline), then parks every session left
+   * as it was after login for the next scenario, and closes the rest.
+   * Returns what failed.
+   */
   async finish(): Promise<string[]> {
     const problems: string[] = [];
     for (const { what, fn } of [...this.cleanups].reverse()) {
@@ -218,9 +234,29 @@ export class Scenario {
       }
     }
     this.closed = true;
-    await Promise.all([...this.actors.map((a) => a.close()), ...this.raw.map((r) => r.close())]);
+    await Promise.all([...this.actors.map((a) => this.parkOrClose(a)), ...this.raw.map((r) => r.close())]);
     this.connections?.end();
     return problems;
+  }
+
+  /**
+   * Parks a session left as it was after login for the next scenario; one
+   * that only sent presence is first made unavailable again, and a ping
+   * answered after it shows the server has processed it (RFC 6120 §10.1,
+   * in order). Anything else that changed the session closes it.
+   */
+  private async parkOrClose(actor: Actor): Promise<void> {
+    const login = this.logins.get(actor);
+    if (!this.connections || !login || login.other || actor.stream.isClosed) return actor.close();
+    if (login.presence) {
+      try {
+        actor.send(xml("presence", { type: "unavailable" }));
+        await actor.stream.iq(xml("iq", { type: "get", to: this.domain }, xml("ping", { xmlns: NS_PING })));
+      } catch {
+        return actor.close();
+      }
+    }
+    if (!this.connections.park(actor.session, login.credentials)) await actor.close();
   }
 }
 

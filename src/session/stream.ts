@@ -353,6 +353,24 @@ export class XmppStream {
     return () => this.listeners.delete(fn);
   }
 
+  /**
+   * Forgets what the session's last user left behind (waiters, listeners,
+   * observers, kept stanzas, its transcript) so that another scenario can
+   * take it as if it had just logged in. Pending waits end as if closed.
+   */
+  resetForReuse(): void {
+    const handedOver = new SessionError("network", "close", "the session was handed to another scenario");
+    for (const w of [...this.waiters, ...this.iqWaiters.values()]) w.reject(handedOver);
+    this.waiters = [];
+    this.iqWaiters.clear();
+    this.listeners.clear();
+    this.observers.clear();
+    this.inbox = [];
+    this.inboxBytes = 0;
+    this.transcript = new Transcript();
+    this.actor = undefined;
+  }
+
   /** Closes the stream politely (</stream:stream>, <close/>, BOSH terminate), bounded by the deadline. */
   async close(): Promise<void> {
     if (this.closed) return;

@@ -21,7 +21,7 @@ import { ScenarioSkip } from "../../src/scenario/outcome.js";
 import type { ScenarioEnvironment } from "../../src/scenario/scenario.js";
 import { DEFAULT_BACKOFF, backoffDelay, stanzaSlowDown, streamSlowDown, type BackoffPolicy } from "../../src/scenario/slow-down.js";
 import { SessionError, StanzaError } from "../../src/session/errors.js";
-import { login, type Credentials } from "../../src/session/login.js";
+import { login, type Credentials, type Session } from "../../src/session/login.js";
 import { XmppStream } from "../../src/session/stream.js";
 import { TrafficMeter } from "../../src/session/traffic.js";
 import { Transcript } from "../../src/session/transcript.js";
@@ -41,6 +41,7 @@ import {
 const CLI_TIMEOUT = 30_000;
 const ONLY = "xep0030.*,xep0049.advertised,xep0092.*,xep0199.*,xep0363.*";
 const ACCOUNT: Credentials = { username: "alice", password: "secret" };
+const PEER: Credentials = { username: "bob", password: "secret" };
 const UPLOAD = { maxFileSize: 1000, http: "store" } as const;
 
 interface TargetLike {
@@ -184,7 +185,11 @@ describe("a server that misbehaves after the login", { timeout: CLI_TIMEOUT }, (
       expect(run.target.traffic.stanzasIn).toBeGreaterThan(4 * 30_000);
       const transcripts = run.target.checks.flatMap((c) => c.evidence.flatMap((e) => (e.type === "transcript" ? [e] : [])));
       expect(transcripts).toHaveLength(5); // one per scenario
-      for (const t of transcripts) {
+      // A scenario that took a parked session (logged in, and flooded, in an earlier scenario) sees no flood of its own.
+      const flooded = transcripts.filter((t) => t.entries.length > 100);
+      expect(flooded.length).toBeGreaterThan(0);
+      for (const t of transcripts) expect(t.entries.length).toBeLessThanOrEqual(2001);
+      for (const t of flooded) {
         expect(t.entries.length).toBe(2001);
         const omitted = t.entries.filter((e) => / entries omitted here \(the transcript keeps its first 1500 and its last 500 entries\)$/.test(e.xml));
         expect(omitted).toHaveLength(1);
@@ -440,6 +445,8 @@ describe("a server that asks us to slow down (scenarios judged in-process, back-
         ["slow-down", "policy-violation"],
         ["slow-down", "policy-violation"],
       ]);
+      // Sessions left as they were after login stay parked for the run's next scenarios until it closes them.
+      await limit.closeIdle();
       expect(limit.openConnections).toBe(0);
     } finally {
       await fake.close();
@@ -500,7 +507,7 @@ function countingConnector(): Connector & { open: number; opened: number; mostOp
       if (!closed) state.open--;
       closed = true;
     };
-    return { close: async () => end(), destroy: end } as unknown as XmppStream;
+    return { close: async () => end(), destroy: end, resetForReuse: () => {}, get isClosed() { return closed; } } as unknown as XmppStream;
   };
   return Object.assign(state, {
     connect: async () => ({ stream: stream(), jid: "alice@fake.test/r", mechanism: "PLAIN", offeredMechanisms: ["PLAIN"] }),
@@ -527,11 +534,14 @@ describe("the connection limit", () => {
               const mine = limit.forScenario(server);
               const streams: XmppStream[] = [];
               try {
+                const sessions: Session[] = [];
                 for (const hold of holds) {
-                  streams.push(index % 2 ? await mine.openStream() : (await mine.connect(ACCOUNT, "r")).stream);
+                  if (index % 2) streams.push(await mine.openStream());
+                  else sessions.push(await mine.connect(index % 4 ? PEER : ACCOUNT, "r"));
                   await ticks(hold);
                 }
-                await Promise.all(streams.map((s) => s.close()));
+                // Logins are parked for the next scenario (every other one) or closed; streams are closed.
+                await Promise.all([...streams, ...sessions.filter((s, i) => i % 2 || !mine.park(s, index % 4 ? PEER : ACCOUNT)).map((s) => s.stream)].map((s) => s.close()));
                 return "done";
               } catch (err) {
                 if (err instanceof ScenarioSkip) return "skipped";
@@ -543,6 +553,8 @@ describe("the connection limit", () => {
           );
           expect(server.mostOpen).toBeLessThanOrEqual(max);
           expect(limit.mostOpen).toBeLessThanOrEqual(max);
+          expect(limit.openConnections).toBe(server.open); // the parked ones
+          await limit.closeIdle();
           expect(server.open).toBe(0);
           expect(limit.openConnections).toBe(0);
           // A scenario is refused only when it needs more at once than the limit allows.
@@ -551,6 +563,36 @@ describe("the connection limit", () => {
       ),
       { numRuns: 200 },
     );
+  });
+
+  it("gives a parked session to the next login of its account, and closes the oldest parked one when a new connection needs its slot", async () => {
+    const limit = new ConnectionLimit({ max: 2 });
+    const server = countingConnector();
+    const first = limit.forScenario(server);
+    const a = await first.connect(ACCOUNT, "r");
+    const b = await first.connect(ACCOUNT, "r");
+    expect(first.park(a, ACCOUNT)).toBe(true);
+    expect(first.park(b, ACCOUNT)).toBe(true);
+    first.end(); // ending the scenario leaves parked sessions open
+    expect([server.open, limit.openConnections]).toEqual([2, 2]);
+
+    const second = limit.forScenario(server);
+    const again = await second.connect(ACCOUNT, "r");
+    expect(again).toBe(a); // the oldest parked, no new login
+    expect(second.reused(again)).toBe(true);
+    expect(server.opened).toBe(2);
+    const bob = await second.connect(PEER, "r"); // another account: b's slot is given to a new login
+    expect(second.reused(bob)).toBe(false);
+    expect(server.opened).toBe(3);
+    expect(b.stream.isClosed).toBe(true);
+    expect(server.mostOpen).toBeLessThanOrEqual(2);
+    expect(limit.sessionsReused).toBe(1);
+    second.end();
+    expect(server.open).toBe(0);
+    // A closed session, or one that is not the scenario's, is not parked.
+    const third = limit.forScenario(server);
+    expect(third.park(a, ACCOUNT)).toBe(false);
+    third.end();
   });
 
   it("four scenarios of three connections each finish under a limit of 8, where a plain semaphore deadlocks at two each", async () => {
