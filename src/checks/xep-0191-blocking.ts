@@ -55,7 +55,12 @@ export default [
 
       const blocked = `blocked ${s.token()}`;
       const sent = bob.message(alice.bare, blocked);
-      await alice.expectNone(withBody(blocked), `no message from the blocked ${peer}`, 1500);
+      // Barrier, not a wait: the server answers bob's ping after it has processed his message (RFC 6120 §10.1,
+      // in order), and alice's ping after anything it delivered to her before. Delivery later still is caught
+      // below: after unblocking, a message of bob's cannot overtake it on the same route.
+      await roundTrip(s, bob);
+      await roundTrip(s, alice);
+      await alice.expectNone(withBody(blocked), `no message from the blocked ${peer}`, 0);
       const bounced = await bob.stream
         .waitFor((el) => el.is("message") && el.attrs.type === "error" && el.attrs.id === sent.attrs.id, "wait", { timeoutMs: 200 })
         .catch(() => undefined);
