@@ -13,7 +13,7 @@
  * Ports: XEPCHECK_DNS_PORT (default 25801; uses it and the next four) and
  * XEPCHECK_CERT_BASE_PORT (default 25900; five servers, 100 ports apart).
  */
-import { mkdtempSync, readFileSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";

@@ -2,7 +2,7 @@
  * The RFC 6120 and carbons scenarios against real Prosody 13 and ejabberd
  * 24.12: each proven by a live exchange, with its transcript.
  */
-import { mkdtempSync, readFileSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { beforeAll, describe, expect, inject, it } from "vitest";

@@ -9,7 +9,7 @@
  * own (seeded here), so the scenarios' "read first, put back after" is
  * proven on a non-empty state; on ejabberd they start empty.
  */
-import { mkdtempSync, readFileSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { xml } from "@xmpp/xml";

@@ -6,7 +6,7 @@
  * leave behind: push registrations, hibernating sessions, offline messages,
  * and the rest of the accounts' state.
  */
-import { mkdtempSync, readFileSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { xml, type Element } from "@xmpp/xml";

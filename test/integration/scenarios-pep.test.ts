@@ -6,7 +6,7 @@
  * accounts are given some data first (a vCard with a photo, a bookmark with
  * an extension, a named roster item), so that "as found" is not just "empty".
  */
-import { mkdtempSync, readFileSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { xml, type Element } from "@xmpp/xml";
