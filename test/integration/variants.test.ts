@@ -11,7 +11,7 @@
  *
  * Ports: XEPCHECK_MINIMAL_BASE_PORT (default 25600), XEPCHECK_LIAR_BASE_PORT (default 25700).
  */
-import { mkdtempSync, readFileSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { xml } from "@xmpp/xml";

@@ -17,7 +17,7 @@ import { parseBaseline } from "../../src/gates/baseline.js";
 import { renderJunit } from "../../src/report/junit.js";
 import { renderMarkdown } from "../../src/report/markdown.js";
 import { mergeReports } from "../../src/report/merge.js";
-import { readReportFile, ReportFileError } from "../../src/report/read.js";
+import { readReportFile } from "../../src/report/read.js";
 import { reportProblems } from "../../src/report/schema.js";
 import { summarizeSpecs } from "../../src/report/summary.js";
 import type { Report, TargetReport } from "../../src/report/types.js";
