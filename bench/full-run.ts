@@ -19,18 +19,23 @@ const kind = process.argv.includes("ejabberd") ? "ejabberd" : "prosody";
 const slowest = process.argv.includes("--slowest");
 // --quick: the default concurrency only, loopback and 50 ms RTT.
 const quick = process.argv.includes("--quick");
+// --concurrency N: the concurrency of the two default-concurrency paths (default 4, the CLI's default).
+const concurrencyAt = process.argv.indexOf("--concurrency");
+const defaultConcurrency = concurrencyAt > 0 ? Number(process.argv[concurrencyAt + 1]) : 4;
 const server = await startServer(kind, { basePort: kind === "prosody" ? 27200 : 27300 });
 try {
   const [alice, bob] = server.accounts as [{ jid: string; password: string }, { jid: string; password: string }];
   const rows: string[] = [];
+  /** Wall time of each path at the default concurrency, for the critical path below. */
+  const wall: Record<string, number> = {};
   const exclusive = new Set(ALL_CHECKS.filter((c) => c.kind === "scenario" && c.exclusive).map((c) => c.id));
   const c2sRelay = await startDelayRelay({ host: "127.0.0.1", port: server.ports.c2s, delayMs: 25 });
   const directRelay = await startDelayRelay({ host: "127.0.0.1", port: server.ports.directTls, delayMs: 25 });
   const paths = [
-    { label: "loopback", concurrency: 4, port: server.ports.c2s, directTlsPort: server.ports.directTls },
+    { label: "loopback", concurrency: defaultConcurrency, port: server.ports.c2s, directTlsPort: server.ports.directTls },
     { label: "loopback", concurrency: 1, port: server.ports.c2s, directTlsPort: server.ports.directTls },
-    { label: "50 ms RTT", concurrency: 4, port: c2sRelay.port, directTlsPort: directRelay.port },
-  ].filter((p) => !quick || p.concurrency === 4);
+    { label: "50 ms RTT", concurrency: defaultConcurrency, port: c2sRelay.port, directTlsPort: directRelay.port },
+  ].filter((p) => !quick || p.concurrency === defaultConcurrency);
   const details: string[] = [];
   for (const { label, concurrency, port, directTlsPort } of paths) {
     // Completion times: the concurrent phase runs from the last advertisement
@@ -72,6 +77,7 @@ try {
     const concurrent = scenarios.filter((c) => !exclusive.has(c.id));
     const concurrentSum = concurrent.reduce((t, c) => t + c.durationMs, 0);
     const verdicts = scenarios.reduce<Record<string, number>>((acc, c) => ({ ...acc, [c.verdict]: (acc[c.verdict] ?? 0) + 1 }), {});
+    if (concurrency === defaultConcurrency) wall[label] = report.durationMs;
     rows.push(
       `| ${label} | ${concurrency} | ${(report.durationMs / 1000).toFixed(2)} s | ${scenarios.length} | ${(sum / 1000).toFixed(2)} s | ` +
         `${concurrent.length}: ${((concurrentDone - advertisementsDone) / 1000).toFixed(2)} s for ${(concurrentSum / 1000).toFixed(2)} s | ` +
@@ -87,6 +93,10 @@ try {
       "|---|---:|---:|---:|---:|---|---:|---:|---|",
       ...rows,
       "",
+      // Each sequential round trip costs 50 ms more through the relay: the difference counts them.
+      ...(wall["loopback"] !== undefined && wall["50 ms RTT"] !== undefined
+        ? [`Critical path: about ${Math.round((wall["50 ms RTT"] - wall["loopback"]) / 50)} round trips in sequence ((wall at 50 ms RTT - wall on loopback) / 50 ms).`, ""]
+        : []),
       ...details,
     ].join("\n"),
   );

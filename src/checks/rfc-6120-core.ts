@@ -26,7 +26,7 @@ export default [
     needs: ["account"],
     advertised: () => null,
     run: async (s) => {
-      const alice = await s.login("account");
+      const alice = await s.login("account", undefined, { fresh: true }); // the bind is what is judged
       const [bare, resource] = alice.jid.split("/");
       s.ensure(resource && bare === s.bareJid("account"), `a full JID ${s.bareJid("account")}/<resource>`, alice.jid);
       s.summary = `bound ${alice.jid}`;
@@ -65,7 +65,7 @@ export default [
     run: async (s) => {
       // Every login of xepcheck sends from='<bare JID>' once TLS is up; the
       // session exists only if the server accepted those headers.
-      const alice = await s.login("account");
+      const alice = await s.login("account", undefined, { fresh: true });
       s.ensure(alice.stream.headerFrom === alice.bare, `a stream header with from='${alice.bare}' that the server accepted`, `from='${alice.stream.headerFrom ?? ""}'`);
       s.note(`the stream headers of ${alice.label} carried from='${alice.stream.headerFrom}'`);
       s.summary = `logged in with from='${alice.bare}' in the stream headers`;

@@ -175,7 +175,7 @@ export default [
     needs: ["account"],
     advertised: capsAdvertised,
     run: async (s) => {
-      const alice = await s.login("account");
+      const alice = await s.login("account", undefined, { fresh: true }); // the stream features of this login are judged
       const c = capsFeature(alice.stream.featureLog);
       if (!c) return s.skip("the server announced no <c xmlns='http://jabber.org/protocol/caps'/> in this session's stream features");
       s.note(`caps in the stream features: ${c.toString()}`);

@@ -34,6 +34,8 @@ export interface Connector {
 
 /** One scenario's way to connect under the limit. */
 export interface ScenarioConnections extends Connector {
+  /** A login; `fresh` when the login itself is what the scenario looks at (never a parked session). */
+  connect(credentials: Credentials, resource: string, options?: { fresh?: boolean }): Promise<Session>;
   /**
    * Hands a logged-in session of `credentials` back for the next scenario,
    * instead of closing it. The session must be as it was after login.
@@ -198,8 +200,8 @@ export class ConnectionLimit {
     };
 
     return {
-      connect: async (credentials, resource) => {
-        const parked = await this.acquireParked(lease, credentials.username);
+      connect: async (credentials, resource, options = {}) => {
+        const parked = options.fresh ? undefined : await this.acquireParked(lease, credentials.username);
         if (parked) {
           reused.add(parked);
           const release = slotFor(parked.stream);

@@ -122,19 +122,27 @@ export class Scenario {
     return `${creds.username}@${this.domain}`;
   }
 
-  /** Logs in a new session of `role` ("alice/A"); closed when the scenario ends. */
-  async login(role: Role = "account", name?: string): Promise<Actor> {
+  /**
+   * A logged-in session of `role` ("alice/A"): one parked by an earlier
+   * scenario if there is one, else a new login. `fresh` when the login
+   * itself is under test (its exchange belongs in this scenario's transcript).
+   */
+  async login(role: Role = "account", name?: string, options: { fresh?: boolean } = {}): Promise<Actor> {
     if (this.closed) throw new SessionError("network", "close", "the scenario has ended");
     const creds = role === "peer" ? this.env.accounts.peer : this.env.accounts.account;
     if (!creds) this.skip("no second account: give --peer JID (password in XEPCHECK_PEER_PASSWORD) or use --register");
     const label = `${creds.username}/${name ?? String.fromCharCode(65 + this.actors.length)}`;
-    const session = await (this.connections ?? this.env).connect(creds, `xepcheck-${this.token("r")}`);
+    const resource = `xepcheck-${this.token("r")}`;
+    const session = await (this.connections ? this.connections.connect(creds, resource, options) : this.env.connect(creds, resource));
     if (this.closed) {
       // The scenario's deadline passed while this login was under way.
       await session.stream.close();
       throw new SessionError("network", "close", "the scenario has ended");
     }
+    // A login under test shows its own exchange (SASL payloads redacted) in this scenario's transcript.
+    const loginExchange = options.fresh ? session.stream.transcript.entries : [];
     session.stream.useTranscript(this.transcript, label);
+    for (const e of loginExchange) this.transcript.record(e.dir, e.xml, label);
     const reused = this.connections?.reused(session) ?? false;
     this.transcript.note(reused ? `${label} is ${session.jid}, a session logged in earlier and left as it was after login` : `${label} logged in as ${session.jid}`, label);
     const actor = new Actor(label, session, this.env.waitMs, {
