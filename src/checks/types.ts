@@ -90,6 +90,13 @@ export interface ScenarioDefinition extends CheckMeta {
   kind: "scenario";
   /** Run alone, not alongside other scenarios (it blocks a contact, goes offline, …). */
   exclusive?: boolean;
+  /**
+   * State of the accounts this scenario changes and other scenarios naming
+   * the same state depend on ("roster": the account's roster and its
+   * subscriptions with the peer). Such scenarios run one after another, but
+   * alongside the scenarios that leave that state alone.
+   */
+  serialized?: "roster";
   /** Does the server advertise what this exercises? null: nothing can advertise it. */
   advertised(ctx: CheckContext): boolean | null;
   run(s: Scenario): Promise<void>;

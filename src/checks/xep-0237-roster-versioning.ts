@@ -73,7 +73,7 @@ export default [
     title: "Roster versioning: every roster push carries the updated version",
     needs: ["account"],
     // It changes the roster: another scenario's roster change in between would move the version under it.
-    exclusive: true,
+    serialized: "roster",
     advertised,
     run: async (s) => {
       const alice = await versionedSession(s);

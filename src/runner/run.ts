@@ -187,7 +187,15 @@ export async function judge(
     done(resultOf(check, outcome, performance.now() - started));
   };
   const limit = pLimit(Math.max(1, options.concurrency));
-  await Promise.all(scenarios.filter((c) => !(c.kind === "scenario" && c.exclusive)).map((c) => limit(() => runOne(c))));
+  // One queue per serialized state; waiting in it holds no concurrency slot.
+  const queues = new Map<string, ReturnType<typeof pLimit>>();
+  const queued = (c: (typeof scenarios)[number]) => {
+    const state = c.kind === "scenario" ? c.serialized : undefined;
+    if (!state) return limit(() => runOne(c));
+    if (!queues.has(state)) queues.set(state, pLimit(1));
+    return queues.get(state)!(() => limit(() => runOne(c)));
+  };
+  await Promise.all(scenarios.filter((c) => !(c.kind === "scenario" && c.exclusive)).map(queued));
   for (const c of scenarios.filter((c) => c.kind === "scenario" && c.exclusive)) await runOne(c);
 
   // Report in declaration order, whatever order they finished in.

@@ -215,4 +215,24 @@ describe("running many scenarios", () => {
     expect(b[0]).toBeLessThan(a[1]); // b started before a ended: they overlapped
     expect(alone[0]).toBeGreaterThanOrEqual(Math.max(a[1], b[1])); // the exclusive one ran after the others
   });
+
+  it("runs scenarios serialized on the same state one after another, alongside the others", async () => {
+    const spans: Record<string, [number, number]> = {};
+    const timed = (id: string, extra: Partial<ScenarioDefinition> = {}) =>
+      scenario(
+        async () => {
+          const start = performance.now();
+          await sleep(60);
+          spans[id] = [start, performance.now()];
+        },
+        true,
+        { id, ...extra },
+      );
+    const checks = [timed("t.r1", { serialized: "roster" }), timed("t.r2", { serialized: "roster" }), timed("t.free")];
+    const { results } = await judge(checks, context(), { timeoutMs: 500, concurrency: 4, scenarioEnv: env() });
+    expect(results.map((r) => r.verdict)).toEqual(["pass", "pass", "pass"]);
+    const [r1, r2, free] = [spans["t.r1"]!, spans["t.r2"]!, spans["t.free"]!];
+    expect(r2[0]).toBeGreaterThanOrEqual(r1[1]); // the second roster scenario waited for the first
+    expect(free[0]).toBeLessThan(r1[1]); // the other one did not
+  });
 });
