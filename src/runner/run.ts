@@ -354,6 +354,7 @@ export async function runTarget(opts: RunOptions, hooks: RunHooks = {}): Promise
     throw new LoginFailure(finish("login-failed"), err);
   }
 
+  let measuringLoginCosts: Promise<void> = Promise.resolve();
   try {
     probe = await runProbe(session, domain, opts.maxDiscoItems);
     if (probe.componentsNotProbed) {
@@ -382,6 +383,22 @@ export async function runTarget(opts: RunOptions, hooks: RunHooks = {}): Promise
     };
     // The main session stays open while scenarios connect.
     const connectionLimit = new ConnectionLimit({ max: (opts.maxConnections ?? 8) - 1 });
+    // The other ways in, each logged in once and measured, alongside the scenarios: they are
+    // independent of them, and hold one of the connections the limit allows (one login at a
+    // time; a session to resume is dropped before the login that resumes it).
+    measuringLoginCosts =
+      opts.scenarios && !opts.signal?.aborted && loginCostsSelected(opts.only, opts.skip)
+        ? (async () => {
+            const release = await connectionLimit.reserve(1);
+            try {
+              loginCosts = await measureLoginCosts(target, account);
+            } catch (err) {
+              errors.push({ ...runError(err), step: "login-cost", message: `measuring login costs failed: ${(err as Error).message}` });
+            } finally {
+              release();
+            }
+          })()
+        : Promise.resolve();
     const { results: judged, cleanupProblems } = await judge(
       checks,
       { domain, probe, tlsMode: opts.tls },
@@ -402,22 +419,16 @@ export async function runTarget(opts: RunOptions, hooks: RunHooks = {}): Promise
       hooks,
     );
     results = judged;
+    await measuringLoginCosts;
     await connectionLimit.closeIdle();
     errors.push(...connectionLimit.notes);
     for (const problem of cleanupProblems) errors.push({ step: "cleanup", kind: "cleanup", message: problem });
-    if (opts.scenarios && !opts.signal?.aborted && loginCostsSelected(opts.only, opts.skip)) {
-      // The other ways in, each logged in once and measured (issue: reconnection cost).
-      try {
-        loginCosts = await measureLoginCosts(target, account);
-      } catch (err) {
-        errors.push({ ...runError(err), step: "login-cost", message: `measuring login costs failed: ${(err as Error).message}` });
-      }
-    }
   } catch (err) {
     errors.push(runError(err));
     const seen = new Set(results.map((r) => r.id));
     results = [...results, ...checks.filter((c) => !seen.has(c.id)).map((c) => resultOf(c, errorOutcome(`not run: ${(err as Error).message}`), 0))];
   } finally {
+    await measuringLoginCosts; // it never throws: its failure is a run error
     await removeRegistered(registered.filter((c) => c !== account), conn, errors, domain);
     if (registered.includes(account)) await removeAccount(session, account, errors, domain);
     await session.stream.close();

@@ -72,6 +72,8 @@ export interface SlowDownNote {
 
 interface Lease {
   held: number;
+  /** The most it will hold (default: perScenario). */
+  claim?: number;
 }
 
 interface Waiting {
@@ -251,6 +253,22 @@ export class ConnectionLimit {
   }
 
   /**
+   * Takes `count` slots for connections opened outside any scenario (the
+   * login-cost table's, one at a time), held until the returned
+   * function gives them back.
+   */
+  async reserve(count: number): Promise<() => void> {
+    const lease: Lease = { held: 0, claim: count };
+    for (let i = 0; i < count; i++) await this.acquire(lease);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      for (let i = 0; i < count; i++) this.release(lease);
+    };
+  }
+
+  /**
    * Waits for a slot as a login of `account` would, and takes a parked
    * session of it if one is there when the slot is granted. Without one the
    * slot is given back at once and the login asks anew (counted, with its
@@ -350,7 +368,7 @@ export class ConnectionLimit {
   private safeAfterGranting(requester: Lease): boolean {
     const heldAfter = (lease: Lease) => lease.held + (lease === requester ? 1 : 0);
     const claims = [...new Set([...this.holders, requester])]
-      .map((lease) => ({ held: heldAfter(lease), need: Math.max(0, this.perScenario - heldAfter(lease)) }))
+      .map((lease) => ({ held: heldAfter(lease), need: Math.max(0, (lease.claim ?? this.perScenario) - heldAfter(lease)) }))
       .sort((a, b) => a.need - b.need);
     let free = this.max - (this.open - this.idleCount) - 1; // parked sessions can be closed for anyone
     for (const { held, need } of claims) {

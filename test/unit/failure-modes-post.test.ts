@@ -595,6 +595,25 @@ describe("the connection limit", () => {
     third.end();
   });
 
+  it("a reservation outside the scenarios (the login-cost table's) counts against the limit until it is given back", async () => {
+    const limit = new ConnectionLimit({ max: 2 });
+    const server = countingConnector();
+    const release = await limit.reserve(1);
+    const mine = limit.forScenario(server);
+    await mine.connect(ACCOUNT, "r");
+    let second = false;
+    const waiting = mine.connect(PEER, "r").then((s) => ((second = true), s));
+    await ticks(3);
+    expect(second).toBe(false); // one reserved + one open = the limit
+    expect(limit.openConnections).toBe(2);
+    release();
+    await waiting;
+    expect(second).toBe(true);
+    expect(server.mostOpen).toBe(2);
+    mine.end();
+    expect(limit.openConnections).toBe(0);
+  });
+
   it("four scenarios of three connections each finish under a limit of 8, where a plain semaphore deadlocks at two each", async () => {
     const limit = new ConnectionLimit({ max: 8, perScenario: 3 });
     const server = countingConnector();
