@@ -43,6 +43,7 @@ try {
     const t0 = performance.now();
     let advertisementsDone = 0;
     let concurrentDone = 0;
+    let exclusiveDone = 0;
     const report = await runTarget({
       jid: alice.jid,
       password: alice.password,
@@ -66,6 +67,7 @@ try {
         const t = performance.now() - t0;
         if (c.kind === "advertisement") advertisementsDone = t;
         else if (!exclusive.has(c.id)) concurrentDone = t;
+        else exclusiveDone = t;
       },
     });
     const scenarios = report.checks.filter((c) => c.kind === "scenario");
@@ -73,6 +75,13 @@ try {
       const top = [...scenarios].sort((a, b) => b.durationMs - a.durationMs).slice(0, 10);
       details.push(`Slowest scenarios, ${label}, concurrency ${concurrency}:`, ...top.map((c) => `  ${(c.durationMs / 1000).toFixed(2)} s  ${c.id}${exclusive.has(c.id) ? " (exclusive)" : ""}`), "");
     }
+    const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+    details.push(
+      `Phases, ${label}, concurrency ${concurrency}: login and probe ${seconds(advertisementsDone)}, ` +
+        `independent scenarios ${seconds(concurrentDone - advertisementsDone)}, exclusive ${seconds(exclusiveDone - concurrentDone)}, ` +
+        `the rest (login costs, closing) ${seconds(report.durationMs - exclusiveDone)}`,
+      "",
+    );
     const sum = scenarios.reduce((t, c) => t + c.durationMs, 0);
     const concurrent = scenarios.filter((c) => !exclusive.has(c.id));
     const concurrentSum = concurrent.reduce((t, c) => t + c.durationMs, 0);
