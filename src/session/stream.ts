@@ -110,6 +110,8 @@ export class XmppStream {
   private readonly idPrefix = Math.random().toString(36).slice(2, 8);
   private readonly listeners = new Set<(el: Element) => void>();
   private readonly observers = new Set<(el: Element, direction: "in" | "out") => void>();
+  /** Requests we answer ourselves (see answerRequests). */
+  private readonly responders = new Set<{ match: (el: Element) => boolean; reply: (el: Element) => Element }>();
 
   private constructor(readonly options: StreamOptions) {
     this.meter = new TrafficMeter(options.meter);
@@ -347,6 +349,17 @@ export class XmppStream {
     return () => this.observers.delete(fn);
   }
 
+  /**
+   * Answers every incoming iq get or set matching `match` with `reply(el)`,
+   * instead of service-unavailable; waiters still see the request (a push
+   * service accepting each publish, whichever one a scenario waits for).
+   */
+  answerRequests(match: (el: Element) => boolean, reply: (el: Element) => Element): () => void {
+    const responder = { match, reply };
+    this.responders.add(responder);
+    return () => this.responders.delete(responder);
+  }
+
   /** Calls `fn` for every stanza no waiter took (messages, presences, pushes). */
   onStanza(fn: (el: Element) => void): () => void {
     this.listeners.add(fn);
@@ -365,6 +378,7 @@ export class XmppStream {
     this.iqWaiters.clear();
     this.listeners.clear();
     this.observers.clear();
+    this.responders.clear();
     this.inbox = [];
     this.inboxBytes = 0;
     this.transcript = new Transcript();
@@ -410,6 +424,9 @@ export class XmppStream {
       return;
     }
     this.observers.forEach((fn) => fn(el, "in"));
+    const request = el.is("iq") && (el.attrs.type === "get" || el.attrs.type === "set");
+    const responder = request ? [...this.responders].find((r) => r.match(el)) : undefined;
+    if (responder) this.send(responder.reply(el));
     const byId = el.is("iq") && el.attrs.id !== undefined ? this.iqWaiters.get(el.attrs.id) : undefined;
     const waiter = byId?.match(el) ? byId : this.waiters.find((w) => w.match(el));
     if (waiter) {
@@ -417,8 +434,8 @@ export class XmppStream {
       waiter.resolve(el);
       return;
     }
-    if (el.is("iq") && (el.attrs.type === "get" || el.attrs.type === "set")) {
-      this.answerIq(el);
+    if (request) {
+      if (!responder) this.answerIq(el);
       return;
     }
     this.listeners.forEach((fn) => fn(el));
