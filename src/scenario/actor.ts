@@ -7,7 +7,7 @@ import { xml, type Element } from "@xmpp/xml";
 import parse from "@xmpp/xml/lib/parse.js";
 import { SessionError, StanzaError, withDeadline } from "../session/errors.js";
 import type { Session } from "../session/login.js";
-import type { XmppStream } from "../session/stream.js";
+import { NS_PING, type XmppStream } from "../session/stream.js";
 import { ScenarioFailure, ServerBusy } from "./outcome.js";
 import { DEFAULT_BACKOFF, backoffDelay, slowDownNote, stanzaSlowDown, type BackoffPolicy } from "./slow-down.js";
 
@@ -138,6 +138,20 @@ export class Actor {
     if (got) throw new ScenarioFailure(what, `${this.label} received ${got.toString()}`);
   }
 
+  /**
+   * Pings the server and returns the round trip in ms. The answer comes after
+   * the server has processed everything this session sent before it, and
+   * after everything it sent this session before (RFC 6120 §10.1): a barrier.
+   * An error answer is an answer all the same.
+   */
+  async barrier(): Promise<number> {
+    const started = performance.now();
+    await this.iq(xml("iq", { type: "get", to: this.bare.slice(this.bare.indexOf("@") + 1) }, xml("ping", { xmlns: NS_PING }))).catch((err: unknown) => {
+      if (!(err instanceof StanzaError)) throw err;
+    });
+    return performance.now() - started;
+  }
+
   /** Initial presence, making this resource "available" (RFC 6121 §4.2). */
   available(priority?: number): void {
     this.send(xml("presence", {}, priority === undefined ? undefined : xml("priority", {}, String(priority))));
@@ -153,6 +167,25 @@ export class Actor {
   async close(): Promise<void> {
     await this.stream.close();
   }
+}
+
+/**
+ * Whether the stanza `sender` has just sent (matched by `match`) reached
+ * `receiver` as promptly as delivery goes: looked for once the sender's
+ * barrier is answered (the server has routed it) and `graceMs` more have
+ * passed (the server's write to the receiver, still in flight). Nothing is
+ * sent on the receiver's stream, and nothing waits on it: a stanza that
+ * arrives stays kept for a later wait.
+ */
+export async function arrivedPromptly(
+  sender: Actor,
+  receiver: XmppStream,
+  match: (el: Element) => boolean,
+  graceMs: number,
+): Promise<Element | undefined> {
+  await sender.barrier();
+  await new Promise((resolve) => setTimeout(resolve, graceMs));
+  return receiver.waitFor(match, "wait", { timeoutMs: 0 }).catch(() => undefined);
 }
 
 /** Matches a message with this exact body (bodies carry a unique token per scenario). */
