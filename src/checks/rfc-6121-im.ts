@@ -47,9 +47,7 @@ export default [
     serialized: "roster",
     advertised: () => null,
     run: async (s) => {
-      const a = await s.login("account", "A");
-      const b = await s.login("account", "B");
-      const bob = await s.login("peer", "bob");
+      const [a, b, bob] = await Promise.all([s.login("account", "A"), s.login("account", "B"), s.login("peer", "bob")]);
       // Some servers push to every resource, interested or not: collect (and answer) from the start.
       [a, b, bob].forEach(rosterPushes);
       const contact = bob.bare;
@@ -106,8 +104,7 @@ export default [
     serialized: "roster",
     advertised: () => null,
     run: async (s) => {
-      const alice = await s.login("account", "A");
-      const bob = await s.login("peer", "B");
+      const [alice, bob] = await Promise.all([s.login("account", "A"), s.login("peer", "B")]);
       [alice, bob].forEach(rosterPushes);
       const before = await readRelation(alice, bob);
       s.cleanup(`restore what ${alice.bare} and ${bob.bare} have in their rosters for each other`, () => restoreRelationFresh(s, before));
@@ -149,8 +146,7 @@ export default [
     exclusive: true,
     advertised: () => null,
     run: async (s) => {
-      const alice = await s.login("account", "A");
-      const bob = await s.login("peer", "B");
+      const [alice, bob] = await Promise.all([s.login("account", "A"), s.login("peer", "B")]);
       alice.available();
       // A round trip on the same stream: the server has processed the presence before bob sends.
       await alice.iq(xml("iq", { type: "get", to: s.domain }, xml("ping", { xmlns: NS_PING }))).catch((err: unknown) => {

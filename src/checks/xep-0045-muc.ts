@@ -58,8 +58,7 @@ export default [
     needs: ["account", "peer"],
     advertised: mucAdvertised,
     run: async (s) => {
-      const alice = await s.login("account");
-      const bob = await s.login("peer");
+      const [alice, bob] = await Promise.all([s.login("account"), s.login("peer")]);
       // createInstantRoom checks status 201 and affiliation owner (§10.1.1), then submits the empty form.
       const room = await createInstantRoom(s, alice, "xc-alice");
       const joined = await join(s, bob, room.jid, "xc-bob");
@@ -77,8 +76,7 @@ export default [
     needs: ["account", "peer"],
     advertised: mucAdvertised,
     run: async (s) => {
-      const alice = await s.login("account");
-      const bob = await s.login("peer");
+      const [alice, bob] = await Promise.all([s.login("account"), s.login("peer")]);
       // Create the room but do not configure it yet: it stays locked (§10.1.1).
       const room = await createRoom(s, alice, "xc-alice");
       const roomJid = room.jid;
@@ -105,8 +103,7 @@ export default [
     needs: ["account", "peer"],
     advertised: mucAdvertised,
     run: async (s) => {
-      const alice = await s.login("account");
-      const bob = await s.login("peer");
+      const [alice, bob] = await Promise.all([s.login("account"), s.login("peer")]);
       const room = await createInstantRoom(s, alice, "xc-alice");
       s.ensure(statusCodes(room.self).includes("110"), "status code 110 in the creator's self-presence", room.self.toString());
       const joined = await join(s, bob, room.jid, "xc-bob");
@@ -144,8 +141,7 @@ export default [
     needs: ["account", "peer"],
     advertised: mucAdvertised,
     run: async (s) => {
-      const alice = await s.login("account");
-      const bob = await s.login("peer");
+      const [alice, bob] = await Promise.all([s.login("account"), s.login("peer")]);
       const room = await createInstantRoom(s, alice, "xc-alice");
       await join(s, bob, room.jid, "xc-bob");
       const body = `groupchat ${s.token()}`;
@@ -179,8 +175,7 @@ export default [
     needs: ["account", "peer"],
     advertised: mucAdvertised,
     run: async (s) => {
-      const alice = await s.login("account");
-      const bob = await s.login("peer");
+      const [alice, bob] = await Promise.all([s.login("account"), s.login("peer")]);
       const room = await createInstantRoom(s, alice, "xc-alice");
       const joined = await join(s, bob, room.jid, "xc-bob");
       const reason = `destroyed by xepcheck ${s.token()}`;

@@ -133,8 +133,7 @@ export default [
     advertised: pepAdvertised,
     run: async (s) => {
       // §2.3: PEP works on presence subscriptions "both"; set one up (and undo it after).
-      const alice = await s.login("account", "A");
-      const bob = await s.login("peer", "B");
+      const [alice, bob] = await Promise.all([s.login("account", "A"), s.login("peer", "B")]);
       await ensureMutualSubscription(s, alice, bob);
       // The owner is online as clients are: some services (ejabberd) learn a contact's caps
       // only from the presence the owner's available resources receive.

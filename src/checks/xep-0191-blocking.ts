@@ -36,8 +36,7 @@ export default [
     exclusive: true,
     advertised: (ctx) => findDiscoFeature(ctx, NS_BLOCKING, ["domain", "account"]).foundAt.length > 0,
     run: async (s) => {
-      const alice = await s.login("account", "A");
-      const bob = await s.login("peer", "B");
+      const [alice, bob] = await Promise.all([s.login("account", "A"), s.login("peer", "B")]);
       const peer = bob.bare;
       // Retrieving the blocklist makes this resource one that gets the block/unblock pushes (§3.3).
       const before = await blocklist(alice);

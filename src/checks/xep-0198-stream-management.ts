@@ -53,8 +53,7 @@ export default [
     needs: ["account", "peer"],
     advertised: smAdvertised,
     run: async (s) => {
-      const alice = await s.login("account", "A");
-      const bob = await s.login("peer");
+      const [alice, bob] = await Promise.all([s.login("account", "A"), s.login("peer")]);
       const sm = await manage(s, alice, false);
       // Three stanzas of different kinds: two messages and an iq.
       const first = `first ${s.token()}`;
@@ -96,8 +95,7 @@ export default [
     needs: ["account", "peer"],
     advertised: smAdvertised,
     run: async (s) => {
-      const alice = await s.login("account", "A");
-      const bob = await s.login("peer");
+      const [alice, bob] = await Promise.all([s.login("account", "A"), s.login("peer")]);
       const sm = await manage(s, alice, true);
       const previd = sm.enabled!.id!;
       // Available, with a negative priority: bare-JID messages of other scenarios are not routed here (RFC 6121 §8.5.2).

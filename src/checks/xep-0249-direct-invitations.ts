@@ -52,8 +52,7 @@ export default [
     // "works but not advertised" warning.
     advertised: (ctx) => (advertisedAt(ctx).foundAt.length > 0 ? true : null),
     run: async (s) => {
-      const alice = await s.login("account");
-      const bob = await s.login("peer");
+      const [alice, bob] = await Promise.all([s.login("account"), s.login("peer")]);
       // Messages to a bare JID go to available resources (RFC 6121 §8.5.2).
       bob.available();
       // RFC 6120 §10.1: the server handles bob's stanzas in order, so once his ping is answered his presence has

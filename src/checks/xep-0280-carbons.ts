@@ -37,9 +37,7 @@ export default [
     needs: ["account", "peer"],
     advertised: (ctx) => findDiscoFeature(ctx, NS_CARBONS, ["domain", "account"]).foundAt.length > 0,
     run: async (s) => {
-      const a = await s.login("account", "A");
-      const b = await s.login("account", "B");
-      const bob = await s.login("peer");
+      const [a, b, bob] = await Promise.all([s.login("account", "A"), s.login("account", "B"), s.login("peer")]);
       await a.iq(xml("iq", { type: "set" }, xml("enable", { xmlns: NS_CARBONS })));
       // Carbons go to available resources (§6): make A and B available.
       a.available();

@@ -79,8 +79,7 @@ export default [
     needs: ["account", "peer"],
     advertised: accountMamAdvertised,
     run: async (s) => {
-      const alice = await s.login("account");
-      const bob = await s.login("peer");
+      const [alice, bob] = await Promise.all([s.login("account"), s.login("peer")]);
       const body = `archived ${s.token()}`;
       await chatToAlice(s, alice, bob, body);
       const { found, page, first } = await findArchived(s, alice, { with: bob.bare, max: 20 }, (r) => r.message?.getChildText("body") === body);
@@ -103,8 +102,7 @@ export default [
     needs: ["account", "peer"],
     advertised: accountMamAdvertised,
     run: async (s) => {
-      const alice = await s.login("account");
-      const bob = await s.login("peer");
+      const [alice, bob] = await Promise.all([s.login("account"), s.login("peer")]);
       const original = `typo ${s.token()}`;
       const { sent } = await chatToAlice(s, alice, bob, original);
       const corrected = `corrected ${s.token()}`;

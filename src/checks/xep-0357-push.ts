@@ -91,8 +91,7 @@ interface PushSetup {
  * happened) and end the managed session.
  */
 async function setUp(s: Scenario): Promise<PushSetup> {
-  const alice = await s.login("account", "A");
-  const service = await s.login("peer", "push");
+  const [alice, service] = await Promise.all([s.login("account", "A"), s.login("peer", "push")]);
   const enabled = new Set<string>();
   const command = (name: "enable" | "disable", node: string) => xml("iq", { type: "set" }, xml(name, { xmlns: NS_PUSH, jid: service.jid, node }));
   // Every publish to an enabled node is answered, whichever message caused it (see the module comment).

@@ -60,8 +60,7 @@ export default [
     needs: ["account", "peer"],
     advertised: sidAdvertised,
     run: async (s) => {
-      const alice = await s.login("account");
-      const bob = await s.login("peer");
+      const [alice, bob] = await Promise.all([s.login("account"), s.login("peer")]);
       const body = `stanza-id ${s.token()}`;
       const live = alice.expect(withBody(body), "the message at the recipient");
       bob.message(alice.jid, body);
@@ -91,8 +90,7 @@ export default [
     needs: ["account", "peer"],
     advertised: sidAdvertised,
     run: async (s) => {
-      const alice = await s.login("account");
-      const bob = await s.login("peer");
+      const [alice, bob] = await Promise.all([s.login("account"), s.login("peer")]);
       const body = `forged stanza-id ${s.token()}`;
       const forged = s.token("forged");
       const live = alice.expect(withBody(body), "the message at the recipient");

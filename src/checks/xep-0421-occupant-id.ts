@@ -72,8 +72,7 @@ export default [
     needs: ["account", "peer"],
     advertised: (ctx) => roomFeatureAdvertised(ctx, NS_OCCUPANT_ID),
     run: async (s) => {
-      const alice = await s.login("account");
-      const bob = await s.login("peer");
+      const [alice, bob] = await Promise.all([s.login("account"), s.login("peer")]);
       const room = await roomWithOccupantIds(s, alice);
       const aliceId = occupantId(s, room.self, "the owner's self-presence");
       const joined = await join(s, bob, room.jid, "xc-bob");

@@ -85,6 +85,7 @@ export class Scenario {
   private readonly raw: XmppStream[] = [];
   private readonly connections: ScenarioConnections | undefined;
   private closed = false;
+  private loginsStarted = 0;
 
   constructor(private readonly env: ScenarioEnvironment, readonly id: string) {
     this.connections = env.connectionLimit?.forScenario(env, (note) => this.slowedDown(note));
@@ -131,7 +132,9 @@ export class Scenario {
     if (this.closed) throw new SessionError("network", "close", "the scenario has ended");
     const creds = role === "peer" ? this.env.accounts.peer : this.env.accounts.account;
     if (!creds) this.skip("no second account: give --peer JID (password in XEPCHECK_PEER_PASSWORD) or use --register");
-    const label = `${creds.username}/${name ?? String.fromCharCode(65 + this.actors.length)}`;
+    // Counted when the login starts, so that logins made at once get different letters.
+    const label = `${creds.username}/${name ?? String.fromCharCode(65 + this.loginsStarted)}`;
+    this.loginsStarted++;
     const resource = `xepcheck-${this.token("r")}`;
     const session = await (this.connections ? this.connections.connect(creds, resource, options) : this.env.connect(creds, resource));
     if (this.closed) {
