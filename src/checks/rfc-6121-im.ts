@@ -44,6 +44,7 @@ export default [
       "(paraphrase of RFC 6121 §2.1.6, §2.3.2 and §2.5.2) When a roster item is added or removed, the server updates the roster and sends a roster push with the changed item to every interested resource of the account, that is, every resource that has requested the roster.",
     title: "Roster add, get and remove, pushed to another resource of the account",
     needs: ["account", "peer"],
+    connections: 5,
     serialized: "roster",
     advertised: () => null,
     run: async (s) => {
@@ -101,6 +102,7 @@ export default [
       "(paraphrase of RFC 6121 §3.1.2–§3.1.6) When a user requests a subscription to a contact's presence and the contact approves it, the servers deliver the request and the approval and push the roster items to both parties; a subscription in each direction leaves both items at subscription 'both'.",
     title: "Mutual presence subscription ends with subscription 'both' on both sides",
     needs: ["account", "peer"],
+    connections: 4,
     serialized: "roster",
     advertised: () => null,
     run: async (s) => {

@@ -97,6 +97,12 @@ export interface ScenarioDefinition extends CheckMeta {
    * alongside the scenarios that leave that state alone.
    */
   serialized?: "roster";
+  /**
+   * The most connections this scenario holds at once, its cleanups' logins
+   * included (default 2, what most hold). The connection limit plans with
+   * it: a scenario that asks for more still gets them, but may wait longer.
+   */
+  connections?: number;
   /** Does the server advertise what this exercises? null: nothing can advertise it. */
   advertised(ctx: CheckContext): boolean | null;
   run(s: Scenario): Promise<void>;

@@ -129,6 +129,7 @@ export default [
       "When a PEP service receives initial presence from a subscriber's resource including Entity Capabilities (XEP-0115) information that indicates an interest in the data format, it MUST generate a notification containing at least the last published item for that node and send it to the newly-available resource; see below under Sending the Last Published Item.",
     title: "PEP: a contact coming online with <node>+notify gets the last published item",
     needs: ["account", "peer"],
+    connections: 3,
     serialized: "roster",
     advertised: pepAdvertised,
     run: async (s) => {

@@ -44,6 +44,7 @@ export default [
       "In order for the client to reliably persist private information, the virtual pubsub service must also support the \"publish-options\" feature defined in Publish-Subscribe (XEP-0060).",
     title: "Private PEP storage: an item published with access_model=whitelist is kept for the owner only",
     needs: ["account", "peer"],
+    connections: 3,
     advertised: (ctx) => allFound(pepIdentity(ctx), pepFeature(ctx, "publish-options")),
     run: async (s) => {
       s.bareJid("peer"); // without a second account: skip before changing anything

@@ -35,6 +35,7 @@ export default [
       "The content of the wrapping message MUST contain a <received/> element qualified by the namespace \"urn:xmpp:carbons:2\", which itself contains a <forwarded/> element qualified by the namespace \"urn:xmpp:forward:0\" that contains the original <message/>.",
     title: "Carbons: sent and received copies reach the other resource",
     needs: ["account", "peer"],
+    connections: 3,
     advertised: (ctx) => findDiscoFeature(ctx, NS_CARBONS, ["domain", "account"]).foundAt.length > 0,
     run: async (s) => {
       const [a, b, bob] = await Promise.all([s.login("account", "A"), s.login("account", "B"), s.login("peer")]);

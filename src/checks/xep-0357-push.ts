@@ -194,6 +194,7 @@ export default [
       "When the user's server detects an event warranting a push notification, it performs a PubSub publish to all XMPP Push Services registered for the user, where the item payload is a <notification /> element in the 'urn:xmpp:push:0' namespace.",
     title: "Push: a message to a disconnected session is published to the push service",
     needs: ["account", "peer"],
+    connections: 3,
     advertised: pushAdvertised,
     run: async (s) => {
       const setup = await setUp(s);
@@ -218,6 +219,7 @@ export default [
     requirement: "When a service is not enabled, the server MUST NOT attempt publishing notifications to the service.",
     title: "Push: after <disable/>, no more notifications are published",
     needs: ["account", "peer"],
+    connections: 3,
     advertised: pushAdvertised,
     run: async (s) => {
       const setup = await setUp(s);

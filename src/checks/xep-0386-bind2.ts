@@ -131,6 +131,7 @@ export default [
       "If the client included a XEP-0280 <enable/> element in the requested features, Message Carbons MUST be enabled at this point.",
     title: "Bind 2 enables Carbons inline: the new session gets copies of another resource's messages",
     needs: ["account", "peer"],
+    connections: 3,
     advertised: inlineAdvertised(NS_CARBONS),
     run: async (s) => {
       const { stream, outcome } = await bind2(s, "alice (Bind 2 + carbons)", { carbons: true });
@@ -155,6 +156,7 @@ export default [
     requirement: "If the client included a XEP-0352 <active/> or <inactive/> element, the session must begin in that state.",
     title: "Bind 2 starts the session inactive (CSI inline): unimportant stanzas wait until <active/>",
     needs: ["account", "peer"],
+    connections: 3,
     advertised: inlineAdvertised(NS_CSI),
     run: async (s) => {
       const { stream, outcome } = await bind2(s, "alice (Bind 2 + inactive)", { csi: "inactive" });

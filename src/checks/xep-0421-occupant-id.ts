@@ -114,6 +114,7 @@ export default [
       "The occupant identifier MUST be generated such that it is stable. This means that if a user joins the same room a second time, the occupant identifier MUST be the same as was assigned the first time.",
     title: "A user who leaves and joins again keeps the occupant id",
     needs: ["account", "peer"],
+    connections: 3,
     advertised: (ctx) => roomFeatureAdvertised(ctx, NS_OCCUPANT_ID),
     run: async (s) => {
       const alice = await s.login("account");

@@ -70,6 +70,16 @@ export interface SlowDownNote {
   message: string;
 }
 
+/** A scenario asked for more connections than it declared while the others held the rest (see refuseIfStuck). */
+export class ConnectionsExhausted extends Error {
+  override name = "ConnectionsExhausted";
+  constructor(held: number, claim: number) {
+    super(
+      `this scenario asked for connection ${held + 1} at once, more than the ${claim} it declares, while the other scenarios held the rest of the limit (--max-connections); a scenario that needs more must say so (ScenarioDefinition.connections)`,
+    );
+  }
+}
+
 interface Lease {
   held: number;
   /** The most it will hold (default: perScenario). */
@@ -150,8 +160,8 @@ export class ConnectionLimit {
    * ends) or until end(), which drops what is left. `note` receives the
    * scenario's own back-off notes.
    */
-  forScenario(connector: Connector, note: (text: string) => void = () => {}): ScenarioConnections {
-    const lease: Lease = { held: 0 };
+  forScenario(connector: Connector, note: (text: string) => void = () => {}, claim?: number): ScenarioConnections {
+    const lease: Lease = { held: 0, ...(claim !== undefined ? { claim: Math.max(1, Math.min(claim, this.max)) } : {}) };
     /** Each slot taken and not given back: its release, and its stream once open. */
     const slots = new Map<(parked?: boolean) => void, XmppStream | undefined>();
     const reused = new WeakSet<Session>();
@@ -340,6 +350,8 @@ export class ConnectionLimit {
         }
         this.highWater = Math.max(this.highWater, this.open);
         waiting.lease.held++;
+        // Past its claim: from now on it is planned for with what it holds.
+        if (waiting.lease.claim !== undefined && waiting.lease.held > waiting.lease.claim) waiting.lease.claim = waiting.lease.held;
         this.holders.add(waiting.lease);
         waiting.grant(parked);
         i = 0; // the state changed: look again from the oldest
@@ -347,6 +359,22 @@ export class ConnectionLimit {
         i++;
       }
     }
+    this.refuseIfStuck();
+  }
+
+  /**
+   * Within their claims the holders always have an order to finish in; past
+   * them two scenarios can each wait for the other's connection. When every
+   * holder waits, the newest request past its claim is refused (its
+   * scenario ends as "could not tell"), so that the others go on.
+   */
+  private refuseIfStuck(): void {
+    if (!this.holders.size || ![...this.holders].every((lease) => this.queue.some((w) => w.lease === lease))) return;
+    const over = [...this.queue].reverse().find((w) => w.lease.held > 0 && w.lease.held + 1 > (w.lease.claim ?? this.perScenario));
+    if (!over) return;
+    this.queue = this.queue.filter((w) => w !== over);
+    over.refuse(new ConnectionsExhausted(over.lease.held, over.lease.claim ?? this.perScenario));
+    this.grantWhatIsSafe();
   }
 
   /** An open parked session of `account`, no longer counted as idle (it stays counted as open). */
@@ -364,11 +392,16 @@ export class ConnectionLimit {
     return undefined;
   }
 
-  /** Banker's check: after one more connection for `requester`, can every holder still reach perScenario in some order? */
+  /**
+   * Banker's check: after one more connection for `requester`, can every
+   * holder still reach its claim in some order? A requester past its claim
+   * is checked with the claim it would then have.
+   */
   private safeAfterGranting(requester: Lease): boolean {
     const heldAfter = (lease: Lease) => lease.held + (lease === requester ? 1 : 0);
+    const claimOf = (lease: Lease) => Math.max(lease.claim ?? this.perScenario, heldAfter(lease));
     const claims = [...new Set([...this.holders, requester])]
-      .map((lease) => ({ held: heldAfter(lease), need: Math.max(0, (lease.claim ?? this.perScenario) - heldAfter(lease)) }))
+      .map((lease) => ({ held: heldAfter(lease), need: Math.max(0, claimOf(lease) - heldAfter(lease)) }))
       .sort((a, b) => a.need - b.need);
     let free = this.max - (this.open - this.idleCount) - 1; // parked sessions can be closed for anyone
     for (const { held, need } of claims) {

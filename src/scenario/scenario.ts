@@ -87,8 +87,8 @@ export class Scenario {
   private closed = false;
   private loginsStarted = 0;
 
-  constructor(private readonly env: ScenarioEnvironment, readonly id: string) {
-    this.connections = env.connectionLimit?.forScenario(env, (note) => this.slowedDown(note));
+  constructor(private readonly env: ScenarioEnvironment, readonly id: string, connections = DEFAULT_SCENARIO_CONNECTIONS) {
+    this.connections = env.connectionLimit?.forScenario(env, (note) => this.slowedDown(note), connections);
   }
 
   get ctx(): CheckContext {
@@ -297,8 +297,11 @@ export interface ScenarioResult {
   cleanupProblems: string[];
 }
 
+/** Connections a scenario holds at once unless it says otherwise (ScenarioDefinition.connections). */
+export const DEFAULT_SCENARIO_CONNECTIONS = 2;
+
 export async function runScenario(def: ScenarioDefinition, env: ScenarioEnvironment): Promise<ScenarioResult> {
-  const s = new Scenario(env, def.id);
+  const s = new Scenario(env, def.id, def.connections);
   const probed = def.advertised(env.ctx);
   let verdict: Verdict;
   let works: boolean | null = null;

@@ -16,7 +16,7 @@ import { ALL_CHECKS } from "../../src/checks/index.js";
 import type { CheckResult } from "../../src/report/types.js";
 import { probe } from "../../src/probe/probe.js";
 import { judge } from "../../src/runner/run.js";
-import { ConnectionLimit, type Connector } from "../../src/scenario/connection-limit.js";
+import { ConnectionLimit, ConnectionsExhausted, type Connector } from "../../src/scenario/connection-limit.js";
 import { ScenarioSkip } from "../../src/scenario/outcome.js";
 import type { ScenarioEnvironment } from "../../src/scenario/scenario.js";
 import { DEFAULT_BACKOFF, backoffDelay, stanzaSlowDown, streamSlowDown, type BackoffPolicy } from "../../src/scenario/slow-down.js";
@@ -515,6 +515,17 @@ function countingConnector(): Connector & { open: number; opened: number; mostOp
   });
 }
 
+/** Fails instead of hanging when the scenarios wait on each other for ever. */
+async function deadlockGuard<T>(all: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const stuck = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error("deadlock: the scenarios still wait after 1 s")), 1000)));
+  try {
+    return await Promise.race([all, stuck]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 const ticks = async (n: number) => {
   for (let i = 0; i < n; i++) await new Promise((r) => setImmediate(r));
 };
@@ -564,6 +575,48 @@ describe("the connection limit", () => {
       { numRuns: 200 },
     );
   });
+
+  it("with the connections each scenario declares, some of them too few: never more than max open, no deadlock, and only those past their claim refused", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 2, max: 7 }),
+        fc.array(fc.record({ holds: fc.array(fc.integer({ min: 0, max: 3 }), { minLength: 1, maxLength: 5 }), declared: fc.integer({ min: 1, max: 5 }) }), { minLength: 1, maxLength: 10 }),
+        async (max, scenarios) => {
+          const limit = new ConnectionLimit({ max });
+          const server = countingConnector();
+          const outcomes = await deadlockGuard(Promise.all(
+            scenarios.map(async ({ holds, declared }) => {
+              const mine = limit.forScenario(server, undefined, declared);
+              const streams: XmppStream[] = [];
+              try {
+                for (const hold of holds) {
+                  streams.push(await mine.openStream());
+                  await ticks(hold);
+                }
+                await Promise.all(streams.map((s) => s.close()));
+                return "done";
+              } catch (err) {
+                if (err instanceof ScenarioSkip) return "skipped";
+                if (err instanceof ConnectionsExhausted) return "refused";
+                throw err;
+              } finally {
+                mine.end();
+              }
+            }),
+          ));
+          expect(server.mostOpen).toBeLessThanOrEqual(max);
+          // Only a scenario that asks for more than it declares may be refused, and then only while all wait.
+          outcomes.forEach((outcome, i) => {
+            const { holds, declared } = scenarios[i]!;
+            const ends = [holds.length > max ? "skipped" : "done", ...(holds.length > declared ? ["refused"] : [])];
+            expect(ends).toContain(outcome);
+          });
+          expect(server.open).toBe(0);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  }, 60_000);
 
   it("gives a parked session to the next login of its account, and closes the oldest parked one when a new connection needs its slot", async () => {
     const limit = new ConnectionLimit({ max: 2 });
