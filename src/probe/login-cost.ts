@@ -14,13 +14,13 @@
 import { performance } from "node:perf_hooks";
 import { endpointOf, type Target } from "../scenario/scenario.js";
 import { SessionError } from "../session/errors.js";
-import { connectSecure, login, loginWithoutBind, type ConnectOptions, type Credentials } from "../session/login.js";
+import { connectSecure, login as loginOnce, loginWithoutBind as loginWithoutBindOnce, type ConnectOptions, type Credentials } from "../session/login.js";
 import {
   adoptInlineSm,
   adoptResumedSm,
   authenticateSasl2,
   countStanzasAfterSuccess,
-  loginSasl2,
+  loginSasl2 as loginSasl2Once,
   newUserAgent,
   sasl2Offer,
   usableFastMechanisms,
@@ -34,6 +34,11 @@ import { TrafficMeter } from "../session/traffic.js";
 import type { LoginCost } from "../facts.js";
 
 export type { LoginCost };
+
+// Every authentication here is a login the server sees: counted in the run's traffic, as the scenarios' are.
+const login: typeof loginOnce = (o) => (o.meter?.add("logins"), loginOnce(o));
+const loginWithoutBind: typeof loginWithoutBindOnce = (o) => (o.meter?.add("logins"), loginWithoutBindOnce(o));
+const loginSasl2: typeof loginSasl2Once = (o) => (o.meter?.add("logins"), loginSasl2Once(o));
 
 /** The flavours, in the order measured. Names are stable (tables and tests use them). */
 export const LOGIN_FLAVOURS = {
@@ -69,7 +74,8 @@ interface Measured {
  * invalidated before it returns. Traffic is also added to `target.meter`.
  */
 export async function measureLoginCosts(target: Target, credentials: Credentials, options: LoginCostOptions = {}): Promise<LoginCost[]> {
-  const base: ConnectOptions = endpointOf(target);
+  // Traffic outside the measured logins (probing the offer, getting tokens, the sessions to resume) is the run's too.
+  const base: ConnectOptions = { ...endpointOf(target), meter: target.meter };
   const bare = `${credentials.username}@${target.domain}`;
   const over = target.mode === "direct" ? "over direct TLS" : "over STARTTLS";
   const wanted = (flavour: string) => !options.flavours || options.flavours.includes(flavour);
@@ -295,6 +301,7 @@ async function resumeInline(
   const previd = previous.enabled?.id;
   if (!previd) throw new SessionError("protocol", "wait", "no SM-ID to resume");
   const stream = await connectSecure({ ...opts, from: `${credentials.username}@${opts.domain}` });
+  opts.meter?.add("logins");
   try {
     const arrived = countStanzasAfterSuccess(stream);
     const outcome = await authenticateSasl2(stream, {

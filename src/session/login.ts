@@ -165,7 +165,8 @@ export async function login(options: LoginOptions): Promise<Session> {
       mechanism,
       offeredMechanisms: offered,
       ...(cb ? { channelBinding: cb } : {}),
-      openAuthenticated: async () => (await loginWithoutBind(options)).stream,
+      // A login the server sees like any other (counted where the first one was).
+      openAuthenticated: async () => (options.meter?.add("logins"), (await loginWithoutBind(options)).stream),
     };
   } catch (err) {
     stream.destroy();
