@@ -10,6 +10,7 @@
  */
 import { readFileSync } from "node:fs";
 import { ALL_CHECKS } from "../src/checks/index.js";
+import { RUN_DEFAULTS } from "../src/cli/defaults.js";
 import { runTarget } from "../src/runner/run.js";
 import { startServer } from "../test/servers/harness.js";
 import { startDelayRelay } from "./latency.js";
@@ -19,9 +20,9 @@ const kind = process.argv.includes("ejabberd") ? "ejabberd" : "prosody";
 const slowest = process.argv.includes("--slowest");
 // --quick: the default concurrency only, loopback and 50 ms RTT.
 const quick = process.argv.includes("--quick");
-// --concurrency N: the concurrency of the two default-concurrency paths (default 4, the CLI's default).
+// --concurrency N: the concurrency of the two default-concurrency paths (default: the CLI's).
 const concurrencyAt = process.argv.indexOf("--concurrency");
-const defaultConcurrency = concurrencyAt > 0 ? Number(process.argv[concurrencyAt + 1]) : 4;
+const defaultConcurrency = concurrencyAt > 0 ? Number(process.argv[concurrencyAt + 1]) : RUN_DEFAULTS.concurrency;
 const server = await startServer(kind, { basePort: kind === "prosody" ? 27200 : 27300 });
 try {
   const [alice, bob] = server.accounts as [{ jid: string; password: string }, { jid: string; password: string }];

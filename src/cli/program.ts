@@ -9,6 +9,7 @@ import { DEFAULT_MAX_DISCO_ITEMS, DEFAULT_MAX_STANZA_BYTES, DEFAULT_MAX_XML_DEPT
 import { TOOL_VERSION } from "../version.js";
 import { discoItemCount, dnsServer, httpUrl, list, port, positiveInt, positiveSeconds, stanzaBytes, xmlDepth } from "./arguments.js";
 import { registerDoapCommands } from "./doap-command.js";
+import { RUN_DEFAULTS } from "./defaults.js";
 import { EXIT } from "./exit-codes.js";
 import type { OutputFlags } from "./report-outputs.js";
 import type { RunCommandFlags } from "./run-command.js";
@@ -52,22 +53,22 @@ export function buildProgram(): Command {
     .option("--register", "register a throw-away account in-band (XEP-0077) and remove it at the end")
     .option("--host <host>", "connect to this host instead of looking up DNS SRV records")
     .option("--port <port>", "port to connect to (with --host)", port)
-    .addOption(new Option("--tls <mode>", "STARTTLS on a plain connection, or direct TLS (XEP-0368)").choices(["starttls", "direct"]).default("starttls"))
+    .addOption(new Option("--tls <mode>", "STARTTLS on a plain connection, or direct TLS (XEP-0368)").choices(["starttls", "direct"]).default(RUN_DEFAULTS.tls))
     .option("--ca <file>", "also trust the CA certificate(s) in this PEM file")
     .option("--insecure", "do not verify the server's TLS certificate (shown in every report)")
-    .option("--timeout <seconds>", "deadline for each protocol step and expected stanza", positiveSeconds, 10)
+    .option("--timeout <seconds>", "deadline for each protocol step and expected stanza", positiveSeconds, RUN_DEFAULTS.timeout)
     .option("--max-stanza-size <bytes>", `close a session whose server sends a larger stanza (default ${DEFAULT_MAX_STANZA_BYTES}, 1 MiB)`, stanzaBytes)
     .option("--max-xml-depth <levels>", `close a session whose server nests a stanza deeper (default ${DEFAULT_MAX_XML_DEPTH}, from 8 to 1000)`, xmlDepth)
     .option("--max-disco-items <n>", `probe the disco#info of at most this many of the domain's disco#items; the rest are counted in a note (default ${DEFAULT_MAX_DISCO_ITEMS})`, discoItemCount)
     .option("--dns <server>", "DNS server for SRV lookups: IP or IP:port ([IPv6]:port) (default: the system's resolver)", dnsServer)
-    .addOption(new Option("--transport <kind>", "transport of the main session (the others are probed too)").choices(["tcp", "websocket", "bosh"]).default("tcp"))
+    .addOption(new Option("--transport <kind>", "transport of the main session (the others are probed too)").choices(["tcp", "websocket", "bosh"]).default(RUN_DEFAULTS.transport))
     .option("--url <url>", "WebSocket (wss://…) or BOSH (https://…) endpoint for --transport (default: from host-meta, XEP-0156)", httpUrl)
     .option("--alpn <list>", "ALPN protocols to offer on direct TLS (default xmpp-client)", list)
     .option("--direct-tls-port <port>", "direct TLS (XEP-0368) port on --host for the direct TLS check (default: from _xmpps-client SRV records)", port)
     .option("--peer <jid>", "a second account on the same server for two-user scenarios (password in $XEPCHECK_PEER_PASSWORD)")
-    .option("--scenario-timeout <seconds>", "deadline for one live scenario", positiveSeconds, 60)
-    .option("--concurrency <n>", "live scenarios run at once against the server", positiveInt, 4)
-    .option("--max-connections <n>", "connections open at once to the server, the main session included (at least 2)", positiveInt, 8)
+    .option("--scenario-timeout <seconds>", "deadline for one live scenario", positiveSeconds, RUN_DEFAULTS.scenarioTimeout)
+    .option("--concurrency <n>", "live scenarios run at once against the server", positiveInt, RUN_DEFAULTS.concurrency)
+    .option("--max-connections <n>", "connections open at once to the server, the main session included (at least 2)", positiveInt, RUN_DEFAULTS.maxConnections)
     .option("--component <domain:port>", "test XEP-0114 as this external component on --host (secret in $XEPCHECK_COMPONENT_SECRET)")
     .option("--no-scenarios", "only judge what the server advertises; run no live scenario")
     .option("--suite <id>", "compliance suite to score against (repeatable; see `xepcheck suites`)", list, [])

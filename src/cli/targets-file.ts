@@ -4,6 +4,7 @@
  * environment variables. Validated with ajv, then each target through the
  * same checks as the command line; every problem names the target and field.
  */
+import { RUN_DEFAULTS } from "./defaults.js";
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { Ajv } from "ajv";
@@ -88,17 +89,7 @@ function schemaProblems(data: unknown): string[] {
   });
 }
 
-const DEFAULT_FLAGS: Omit<RunFlags, "suite" | "require"> = {
-  tls: "starttls",
-  timeout: 10,
-  scenarioTimeout: 60,
-  concurrency: 4,
-  maxConnections: 8,
-  scenarios: true,
-  transport: "tcp",
-  only: [],
-  skip: [],
-};
+const DEFAULT_FLAGS: Omit<RunFlags, "suite" | "require"> = { ...RUN_DEFAULTS, only: [], skip: [] };
 
 /**
  * Reads and checks a targets file. `suites` are those of the command line;
