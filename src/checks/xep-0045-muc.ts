@@ -19,11 +19,13 @@ import {
   join,
   mucItem,
   presenceFrom,
+  requireMucService,
   roomInfo,
   statusCodes,
   NS_MUC,
   NS_MUC_USER,
 } from "../scenario/muc.js";
+import type { Scenario } from "../scenario/scenario.js";
 import { discoAdvertised, findDiscoFeature } from "./advertisement.js";
 import { defineCheck, defineScenario, type CheckContext } from "./types.js";
 
@@ -37,6 +39,16 @@ const spec = (section: string, anchor: string) => ({
 });
 
 const mucAdvertised = (ctx: CheckContext) => findDiscoFeature(ctx, NS_MUC, ["components"], MUC_IDENTITY).foundAt.length > 0;
+
+/**
+ * A room for a check whose requirement is not room creation: without a MUC
+ * service the check reads "not offered", but a room the service does not
+ * create as expected is a precondition not met (skip), not a failure.
+ */
+async function newRoom<T>(s: Scenario, create: () => Promise<T>): Promise<T> {
+  requireMucService(s);
+  return s.precondition("a room created (§10.1)", create);
+}
 
 export default [
   defineCheck({
@@ -59,8 +71,15 @@ export default [
     advertised: mucAdvertised,
     run: async (s) => {
       const [alice, bob] = await Promise.all([s.login("account"), s.login("peer")]);
-      // createInstantRoom checks status 201 and affiliation owner (§10.1.1), then submits the empty form.
+      // Creating the room is the step under test here: status 201 and affiliation owner (§10.1.1),
+      // then the empty form that accepts the default configuration (§10.1.2).
       const room = await createInstantRoom(s, alice, "xc-alice");
+      s.ensure(statusCodes(room.created).includes("201"), "the creation presence with status code 201 (§10.1.1)", room.created.toString());
+      s.ensure(
+        mucItem(room.created)?.attrs.affiliation === "owner",
+        "the creator's affiliation 'owner' in the creation presence (§10.1.1)",
+        room.created.toString(),
+      );
       const joined = await join(s, bob, room.jid, "xc-bob");
       s.ensure(!statusCodes(joined.self).includes("201"), "a plain join of the existing room (no status 201)", joined.self.toString());
       s.summary = `created ${room.jid} (status 201, affiliation owner), accepted the default configuration, and a second account entered it`;
@@ -78,7 +97,7 @@ export default [
     run: async (s) => {
       const [alice, bob] = await Promise.all([s.login("account"), s.login("peer")]);
       // Create the room but do not configure it yet: it stays locked (§10.1.1).
-      const room = await createRoom(s, alice, "xc-alice");
+      const room = await newRoom(s, () => createRoom(s, alice, "xc-alice"));
       const roomJid = room.jid;
       const bobOccupant = `${roomJid}/xc-bob`;
       const refused = bob.expect(
@@ -104,7 +123,7 @@ export default [
     advertised: mucAdvertised,
     run: async (s) => {
       const [alice, bob] = await Promise.all([s.login("account"), s.login("peer")]);
-      const room = await createInstantRoom(s, alice, "xc-alice");
+      const room = await newRoom(s, () => createInstantRoom(s, alice, "xc-alice"));
       s.ensure(statusCodes(room.self).includes("110"), "status code 110 in the creator's self-presence", room.self.toString());
       const joined = await join(s, bob, room.jid, "xc-bob");
       s.ensure(statusCodes(joined.self).includes("110"), "status code 110 in the self-presence", joined.self.toString());
@@ -142,7 +161,7 @@ export default [
     advertised: mucAdvertised,
     run: async (s) => {
       const [alice, bob] = await Promise.all([s.login("account"), s.login("peer")]);
-      const room = await createInstantRoom(s, alice, "xc-alice");
+      const room = await newRoom(s, () => createInstantRoom(s, alice, "xc-alice"));
       await join(s, bob, room.jid, "xc-bob");
       const body = `groupchat ${s.token()}`;
       const id = alice.stream.nextId();
@@ -176,7 +195,7 @@ export default [
     advertised: mucAdvertised,
     run: async (s) => {
       const [alice, bob] = await Promise.all([s.login("account"), s.login("peer")]);
-      const room = await createInstantRoom(s, alice, "xc-alice");
+      const room = await newRoom(s, () => createInstantRoom(s, alice, "xc-alice"));
       const joined = await join(s, bob, room.jid, "xc-bob");
       const reason = `destroyed by xepcheck ${s.token()}`;
       const removed = bob.expect(presenceFrom(joined.occupant, "unavailable"), "an unavailable presence to the occupant");
