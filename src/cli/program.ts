@@ -127,7 +127,7 @@ ${EXIT_HELP}`,
       }
       if (flags.json) writeJsonReport(report, flags.json);
       const human = flags.json === "-" ? process.stderr : process.stdout;
-      if (writeReportOutputs(report, flags).length === 0 && !flags.json) human.write(renderTerminal(report, { color: useColor(human) }));
+      if ((await writeReportOutputs(report, flags)).length === 0 && !flags.json) human.write(renderTerminal(report, { color: useColor(human) }));
       human.write(gateText);
     });
 

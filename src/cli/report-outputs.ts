@@ -4,9 +4,6 @@
  */
 import { writeFileSync } from "node:fs";
 import { renderBadges, renderBadgeSheet } from "../report/badge.js";
-import { renderHtml } from "../report/html.js";
-import { renderJunit } from "../report/junit.js";
-import { renderMarkdown } from "../report/markdown.js";
 import { ReportFileError } from "../report/read.js";
 import type { Report } from "../report/types.js";
 
@@ -57,18 +54,21 @@ export function writeJsonReport(report: Report, target: string): void {
   else write("--json", target, text);
 }
 
-/** Writes the requested renderings. */
-export function writeReportOutputs(report: Report, flags: OutputFlags): string[] {
+/** Writes the requested renderings (each renderer is loaded only when asked for: a run starts faster). */
+export async function writeReportOutputs(report: Report, flags: OutputFlags): Promise<string[]> {
   const written: string[] = [];
   if (flags.html) {
+    const { renderHtml } = await import("../report/html.js");
     write("--html", flags.html, renderHtml(report));
     written.push(flags.html);
   }
   if (flags.junit) {
+    const { renderJunit } = await import("../report/junit.js");
     write("--junit", flags.junit, renderJunit(report));
     written.push(flags.junit);
   }
   if (flags.markdown) {
+    const { renderMarkdown } = await import("../report/markdown.js");
     write("--markdown", flags.markdown, renderMarkdown(report));
     written.push(flags.markdown);
   }

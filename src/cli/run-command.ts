@@ -159,7 +159,7 @@ export async function runCommand(jid: string | undefined, flags: RunCommandFlags
     }
     if (flags.json) writeJsonReport(report, flags.json);
     // JUnit and Markdown also say why a login failed.
-    writeReportOutputs(report, flags);
+    await writeReportOutputs(report, flags);
     if (!onlyFailure) human.write(renderTerminal(report, { color: color(human) }) + gateText);
     return interrupted ? EXIT.interrupted : code;
   } finally {
