@@ -3,7 +3,10 @@
  * https://xmpp.org/extensions/xep-0048.html
  */
 import { xml } from "@xmpp/xml";
-import { FEATURE_COMPAT, NS_LEGACY_BOOKMARKS, NS_PRIVATE, detach, guardBookmarks, privateGet, privateSet, roomJid } from "../scenario/pubsub.js";
+import { guardBookmarks, roomJid } from "../scenario/account-state.js";
+import { FEATURE_COMPAT, NS_LEGACY_BOOKMARKS } from "../xmpp/bookmarks.js";
+import { NS_PRIVATE, privateGet, privateSet } from "../xmpp/private-xml.js";
+import { detach } from "../xmpp/xml.js";
 import { advertisedOutcome, findDiscoFeature } from "./advertisement.js";
 import { defineCheck, defineScenario, type CheckContext } from "./types.js";
 

@@ -3,7 +3,10 @@
  * https://xmpp.org/extensions/xep-0049.html
  */
 import { xml } from "@xmpp/xml";
-import { canonical, errorOf, live, NS_PRIVATE, privateGet, privateSet } from "../scenario/pubsub.js";
+import { live } from "../scenario/account-state.js";
+import { NS_PRIVATE, privateGet, privateSet } from "../xmpp/private-xml.js";
+import { errorOf } from "../xmpp/pubsub.js";
+import { canonical } from "../xmpp/xml.js";
 import { discoAdvertised, findDiscoFeature } from "./advertisement.js";
 import { defineCheck, defineScenario, type CheckContext } from "./types.js";
 

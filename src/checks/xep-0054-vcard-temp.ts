@@ -3,7 +3,9 @@
  * https://xmpp.org/extensions/xep-0054.html
  */
 import { xml, type Element } from "@xmpp/xml";
-import { guardProfile, NS_VCARD, ownVcard, serve, setVcard } from "../scenario/pubsub.js";
+import { guardProfile } from "../scenario/account-state.js";
+import { serve } from "../scenario/actor.js";
+import { NS_VCARD, ownVcard, setVcard } from "../xmpp/vcard.js";
 import { NS_STANZAS } from "../session/stream.js";
 import { discoAdvertised, findDiscoFeature } from "./advertisement.js";
 import { defineCheck, defineScenario, type CheckContext } from "./types.js";

@@ -10,17 +10,10 @@ import { createHash, getHashes } from "node:crypto";
 import { xml, type Element } from "@xmpp/xml";
 import parse from "@xmpp/xml/lib/parse.js";
 import { NS_DATA, NS_DISCO_INFO } from "../probe/disco.js";
+import { NS_CAPS, type CapsIdentity } from "../xmpp/caps.js";
 import { advertisedOutcome, findDiscoFeature, findStreamFeature } from "./advertisement.js";
 import { defineCheck, defineScenario, type CheckContext } from "./types.js";
 
-export const NS_CAPS = "http://jabber.org/protocol/caps";
-
-export interface CapsIdentity {
-  category: string;
-  type: string;
-  lang?: string;
-  name?: string;
-}
 
 export interface CapsField {
   var: string;

@@ -4,7 +4,9 @@
  * https://xmpp.org/extensions/xep-0153.html
  */
 import { xml } from "@xmpp/xml";
-import { NS_VCARD, guardProfile, setVcard, sha1Hex, tinyPng, vcardPhoto, vcardWithPhoto } from "../scenario/pubsub.js";
+import { guardProfile } from "../scenario/account-state.js";
+import { sha1Hex, tinyPng } from "../xmpp/avatar.js";
+import { NS_VCARD, setVcard, vcardPhoto, vcardWithPhoto } from "../xmpp/vcard.js";
 import { advertisedOutcome, findDiscoFeature } from "./advertisement.js";
 import { defineCheck, defineScenario, type CheckContext } from "./types.js";
 

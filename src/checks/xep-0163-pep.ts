@@ -4,17 +4,11 @@
  */
 import { xml, type Element } from "@xmpp/xml";
 import type { Actor } from "../scenario/actor.js";
-import {
-  availableWithCaps,
-  canonical,
-  deleteNodeIfPresent,
-  ensureMutualSubscription,
-  eventItem,
-  fetchItems,
-  live,
-  NS_PUBSUB,
-  publish,
-} from "../scenario/pubsub.js";
+import { live } from "../scenario/account-state.js";
+import { ensureMutualSubscription } from "../scenario/subscription.js";
+import { availableWithCaps } from "../xmpp/caps.js";
+import { deleteNodeIfPresent, eventItem, fetchItems, NS_PUBSUB, publish } from "../xmpp/pubsub.js";
+import { canonical } from "../xmpp/xml.js";
 import type { Scenario } from "../scenario/scenario.js";
 import { advertisedOutcome } from "./advertisement.js";
 import { pepIdentity } from "./pep.js";
@@ -149,7 +143,8 @@ export default [
         availableWithCaps(seed, features).queried.then(() => true),
         new Promise<false>((r) => setTimeout(() => r(false), 5000)),
       ]);
-      await new Promise((r) => setTimeout(r, 300));
+      // Barrier: the server handles bob/S's answer to its disco#info before the ping that follows it (RFC 6120 §10.1).
+      if (seeded) await seed.barrier();
       await seed.close();
       s.note(seeded ? "bob/S announced the caps and answered the service's disco#info query" : "nobody queried bob/S's caps");
       const first = s.token("item");

@@ -3,7 +3,9 @@
  * https://xmpp.org/extensions/xep-0223.html
  */
 import { xml } from "@xmpp/xml";
-import { canonical, deleteNodeIfPresent, errorOf, fetchItems, live, publish } from "../scenario/pubsub.js";
+import { live } from "../scenario/account-state.js";
+import { deleteNodeIfPresent, errorOf, fetchItems, publish } from "../xmpp/pubsub.js";
+import { canonical } from "../xmpp/xml.js";
 import { advertisementEvidence } from "./advertisement.js";
 import { allFound, pepFeature, pepIdentity } from "./pep.js";
 import { defineCheck, defineScenario } from "./types.js";

@@ -4,7 +4,9 @@
  */
 import { randomBytes } from "node:crypto";
 import { xml } from "@xmpp/xml";
-import { canonical, deleteNodeIfPresent, fetchItems, live, publish } from "../scenario/pubsub.js";
+import { live } from "../scenario/account-state.js";
+import { deleteNodeIfPresent, fetchItems, publish } from "../xmpp/pubsub.js";
+import { canonical } from "../xmpp/xml.js";
 import { advertisementEvidence } from "./advertisement.js";
 import { allFound, pepFeature, pepIdentity } from "./pep.js";
 import { defineCheck, defineScenario, type CheckContext } from "./types.js";

@@ -3,20 +3,10 @@
  * https://xmpp.org/extensions/xep-0398.html
  */
 import { xml, type Element } from "@xmpp/xml";
-import {
-  fetchItems,
-  guardProfile,
-  NS_AVATAR_DATA,
-  NS_AVATAR_METADATA,
-  ownVcard,
-  publish,
-  setVcard,
-  sha1Hex,
-  tinyPng,
-  until,
-  vcardPhoto,
-  vcardWithPhoto,
-} from "../scenario/pubsub.js";
+import { guardProfile, until } from "../scenario/account-state.js";
+import { NS_AVATAR_DATA, NS_AVATAR_METADATA, sha1Hex, tinyPng } from "../xmpp/avatar.js";
+import { fetchItems, publish } from "../xmpp/pubsub.js";
+import { ownVcard, setVcard, vcardPhoto, vcardWithPhoto } from "../xmpp/vcard.js";
 import { discoAdvertised, findDiscoFeature } from "./advertisement.js";
 import { defineCheck, defineScenario, type CheckContext } from "./types.js";
 

@@ -3,20 +3,11 @@
  * https://xmpp.org/extensions/xep-0402.html
  */
 import { xml, type Element } from "@xmpp/xml";
-import {
-  BOOKMARK_OPTIONS,
-  canonical,
-  FEATURE_COMPAT,
-  fetchItems,
-  guardBookmarks,
-  NS_BOOKMARKS,
-  NS_LEGACY_BOOKMARKS,
-  privateGet,
-  publish,
-  retract,
-  roomJid,
-  until,
-} from "../scenario/pubsub.js";
+import { guardBookmarks, roomJid, until } from "../scenario/account-state.js";
+import { BOOKMARK_OPTIONS, FEATURE_COMPAT, NS_BOOKMARKS, NS_LEGACY_BOOKMARKS } from "../xmpp/bookmarks.js";
+import { privateGet } from "../xmpp/private-xml.js";
+import { fetchItems, publish, retract } from "../xmpp/pubsub.js";
+import { canonical } from "../xmpp/xml.js";
 import type { Scenario } from "../scenario/scenario.js";
 import { advertisementEvidence, findDiscoFeature } from "./advertisement.js";
 import { allFound, pepFeature, pepIdentity } from "./pep.js";

@@ -208,3 +208,25 @@ function notTheAnswer(reply: Element, request: Element, bare: string): string {
   const sender = request.attrs.to ?? `${bare}, its server, or no one (no 'from')`;
   return `${tag}: from ${from ?? "no one"}, but the answer must come from ${sender} (RFC 6120 §8.1.2.1)`;
 }
+
+/**
+ * Answers, for as long as the actor's stream lives, every incoming stanza
+ * that `match`es with `respond(el)` (iq get/set that nobody waits for
+ * would otherwise get service-unavailable).
+ */
+export function serve(actor: Actor, match: (el: Element) => boolean, respond: (el: Element) => Element | undefined): void {
+  const loop = async () => {
+    while (!actor.stream.isClosed) {
+      let el: Element;
+      try {
+        el = await actor.stream.waitFor(match, "wait", { timeoutMs: 3_600_000 });
+      } catch {
+        if (actor.stream.isClosed) return;
+        continue;
+      }
+      const reply = respond(el);
+      if (reply && !actor.stream.isClosed) actor.send(reply);
+    }
+  };
+  void loop();
+}

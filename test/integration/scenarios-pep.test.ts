@@ -12,7 +12,7 @@ import path from "node:path";
 import { xml, type Element } from "@xmpp/xml";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import type { TargetReport } from "../../src/report/types.js";
-import { tinyPng } from "../../src/scenario/pubsub.js";
+import { tinyPng } from "../../src/xmpp/avatar.js";
 import { StanzaError } from "../../src/session/errors.js";
 import type { Session } from "../../src/session/login.js";
 import { runCli, loginAs, readTargetReport } from "../cli.js";

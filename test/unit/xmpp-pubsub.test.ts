@@ -1,9 +1,14 @@
-/** Pure helpers of the PEP and storage scenarios (src/scenario/pubsub.ts). */
+/** Pure helpers of the PEP and storage protocol clients (src/xmpp). */
 import { inflateSync } from "node:zlib";
 import { xml } from "@xmpp/xml";
 import parse from "@xmpp/xml/lib/parse.js";
 import { describe, expect, it } from "vitest";
-import { canonical, capsVer, crc32, publishOptions, sameXml, serialized, sha1Hex, tinyPng, vcardPhoto } from "../../src/scenario/pubsub.js";
+import type { Actor } from "../../src/scenario/actor.js";
+import { crc32, sha1Hex, tinyPng } from "../../src/xmpp/avatar.js";
+import { capsVer } from "../../src/xmpp/caps.js";
+import { publishOptions, serialized } from "../../src/xmpp/pubsub.js";
+import { vcardPhoto } from "../../src/xmpp/vcard.js";
+import { canonical, sameXml } from "../../src/xmpp/xml.js";
 
 describe("capsVer", () => {
   it("computes the XEP-0115 §5.2 example", () => {
@@ -82,10 +87,13 @@ describe("publishOptions", () => {
 });
 
 describe("serialized", () => {
+  /** Only the bare JID of an actor is used. */
+  const actorOf = (jid: string) => ({ bare: jid }) as Actor;
+
   it("runs changes one after the other, even when one fails", async () => {
     const log: string[] = [];
     const step = (name: string, ms: number, fail = false) =>
-      serialized(async () => {
+      serialized(actorOf("alice@example.org"), async () => {
         log.push(`start ${name}`);
         await new Promise((r) => setTimeout(r, ms));
         log.push(`end ${name}`);
@@ -95,5 +103,17 @@ describe("serialized", () => {
     const results = await Promise.allSettled([step("a", 30, true), step("b", 5), step("c", 1)]);
     expect(log).toEqual(["start a", "end a", "start b", "end b", "start c", "end c"]);
     expect(results.map((r) => r.status)).toEqual(["rejected", "fulfilled", "fulfilled"]);
+  });
+
+  it("does not make another account's changes (another server's, in a run of many) wait", async () => {
+    const log: string[] = [];
+    const step = (jid: string, name: string, ms: number) =>
+      serialized(actorOf(jid), async () => {
+        log.push(`start ${name}`);
+        await new Promise((r) => setTimeout(r, ms));
+        log.push(`end ${name}`);
+      });
+    await Promise.all([step("alice@one.example", "one", 30), step("alice@two.example", "two", 1)]);
+    expect(log).toEqual(["start one", "start two", "end two", "end one"]);
   });
 });
