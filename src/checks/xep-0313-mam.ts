@@ -15,7 +15,7 @@ import type { Scenario } from "../scenario/scenario.js";
 import { StanzaError } from "../session/errors.js";
 import { advertisedOutcome, findDiscoFeature } from "./advertisement.js";
 import { defineCheck, defineScenario, type CheckContext } from "./types.js";
-import { NS_MAM, ensureResultShape, findArchived } from "../scenario/mam.js";
+import { NS_DELAY, NS_FORWARD, NS_MAM, NS_RSM, findArchived, type MamPage, type MamResult } from "../xmpp/mam.js";
 
 const NS_SID = "urn:xmpp:sid:0";
 const NS_CORRECT = "urn:xmpp:message-correct:0";
@@ -34,6 +34,20 @@ async function chatToAlice(s: Scenario, alice: Actor, bob: Actor, body: string, 
   const live = alice.expect(withBody(body), "the message at the recipient");
   const sent = bob.message(alice.jid, body, {}, ...extra);
   return { sent, live: await live };
+}
+
+/** Checks the shape §4.2 requires of a result and of the <fin/>; returns the forwarded message. */
+function ensureResultShape(s: Scenario, r: MamResult, page: MamPage, queryid = r.queryid): Element {
+  s.ensure(r.id, "an 'id' attribute (the archive UID) on <result/> (§4.2)", r.el.toString());
+  s.ensure(r.queryid === queryid, "the query's 'queryid' on <result/> (§4.2)", r.el.toString());
+  s.ensure(r.message, `a <forwarded xmlns='${NS_FORWARD}'/> with the original <message/> (§4.2)`, r.el.toString());
+  s.ensure(r.stamp, `a <delay xmlns='${NS_DELAY}' stamp='…'/> in <forwarded/> (§4.2)`, r.el.toString());
+  s.ensure(
+    page.fin?.getChild("set", NS_RSM),
+    `<fin xmlns='${NS_MAM}'> with an RSM <set/> in the iq result (§4)`,
+    page.fin ? page.fin.toString() : "no <fin/>",
+  );
+  return r.message!;
 }
 
 export default [
@@ -82,7 +96,7 @@ export default [
       const [alice, bob] = await Promise.all([s.login("account"), s.login("peer")]);
       const body = `archived ${s.token()}`;
       await chatToAlice(s, alice, bob, body);
-      const { found, page, first } = await findArchived(s, alice, { with: bob.bare, max: 20 }, (r) => r.message?.getChildText("body") === body);
+      const { found, page, first } = await findArchived(alice, { with: bob.bare, max: 20 }, (r) => r.message?.getChildText("body") === body);
       s.ensure(found, `the message '${body}' in the archive queried with with='${bob.bare}' (§4, §4.1.1)`, `${first.results.length} results on the last page, none with that body`);
       const message = ensureResultShape(s, found!, page);
       s.ensure(bare(message.attrs.from) === bob.bare.toLowerCase(), `the forwarded message from ${bob.bare}`, message.toString());
@@ -107,7 +121,7 @@ export default [
       const { sent } = await chatToAlice(s, alice, bob, original);
       const corrected = `corrected ${s.token()}`;
       await chatToAlice(s, alice, bob, corrected, xml("replace", { xmlns: NS_CORRECT, id: sent.attrs.id! }));
-      const { found, first } = await findArchived(s, alice, { with: bob.bare, max: 20 }, (r) => r.message?.getChildText("body") === corrected);
+      const { found, first } = await findArchived(alice, { with: bob.bare, max: 20 }, (r) => r.message?.getChildText("body") === corrected);
       s.ensure(found, `the correction '${corrected}' in the archive`, `${first.results.length} results on the last page, none with that body`);
       const replace = found!.message!.getChild("replace", NS_CORRECT);
       s.ensure(replace, `<replace xmlns='${NS_CORRECT}'/> kept in the archived correction`, found!.el.toString());
@@ -134,7 +148,7 @@ export default [
       const live = await reflected;
       let search: Awaited<ReturnType<typeof findArchived>>;
       try {
-        search = await findArchived(s, alice, { to: room.jid, max: 20 }, (r) => r.message?.getChildText("body") === body);
+        search = await findArchived(alice, { to: room.jid, max: 20 }, (r) => r.message?.getChildText("body") === body);
       } catch (err) {
         if (err instanceof StanzaError && !listed && s.ctx.probe.components.every((c) => !c.features.includes(NS_MAM))) {
           s.skip(`a new room does not offer MAM: ${room.jid} does not list ${NS_MAM} and answered the query with ${err.condition}`);

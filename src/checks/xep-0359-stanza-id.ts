@@ -12,7 +12,7 @@ import type { Scenario } from "../scenario/scenario.js";
 import { StanzaError } from "../session/errors.js";
 import { discoAdvertised, findDiscoFeature } from "./advertisement.js";
 import { defineCheck, defineScenario, type CheckContext } from "./types.js";
-import { NS_MAM, findArchived } from "../scenario/mam.js";
+import { NS_MAM, findArchived } from "../xmpp/mam.js";
 
 export const NS_SID = "urn:xmpp:sid:0";
 
@@ -67,7 +67,7 @@ export default [
       const sid = oneStanzaId(s, await live, alice.bare);
       let search: Awaited<ReturnType<typeof findArchived>>;
       try {
-        search = await findArchived(s, alice, { with: bob.bare, max: 20 }, (r) => r.message?.getChildText("body") === body);
+        search = await findArchived(alice, { with: bob.bare, max: 20 }, (r) => r.message?.getChildText("body") === body);
       } catch (err) {
         if (err instanceof StanzaError && findDiscoFeature(s.ctx, NS_MAM, ["account", "domain"]).foundAt.length === 0) {
           s.skip(`no message archive to compare the stanza-id with: the archive query was answered with ${err.condition}`);
