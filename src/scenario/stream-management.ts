@@ -9,8 +9,6 @@ import type { Actor } from "./actor.js";
 import { ScenarioFailure } from "./outcome.js";
 import type { Scenario } from "./scenario.js";
 
-const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
 /** Runs a step of the protocol that the server must answer: a silent server fails the check instead of "could not tell". */
 export async function answered<T>(what: string, step: Promise<T>): Promise<T> {
   try {
@@ -58,9 +56,14 @@ export async function settle(sm: StreamManagement): Promise<number> {
   return answered(`<a xmlns='${NS_SM}' h='…'/> answering <r/>`, sm.requestAck());
 }
 
-/** After a dropped connection, gives the server a moment to notice before stanzas are sent to the session. */
+/**
+ * Drops the connection without closing the stream. No pause follows: a
+ * stanza routed to the session before the server notices is written to a
+ * dead connection, stays unacknowledged, and is kept for resumption (and
+ * pushed, where push is on: both servers push for what is unacknowledged
+ * when the session hibernates), as one routed afterwards is.
+ */
 export async function dropConnection(s: Scenario, sm: StreamManagement): Promise<void> {
   sm.drop();
   s.note(`dropped the TCP connection of ${sm.stream.actor ?? "the session"} without closing the stream`);
-  await pause(300);
 }
