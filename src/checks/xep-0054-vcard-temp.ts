@@ -4,7 +4,6 @@
  */
 import { xml, type Element } from "@xmpp/xml";
 import { guardProfile } from "../scenario/account-state.js";
-import { serve } from "../scenario/actor.js";
 import { NS_VCARD, ownVcard, setVcard } from "../xmpp/vcard.js";
 import { NS_STANZAS } from "../session/stream.js";
 import { discoAdvertised, findDiscoFeature } from "./advertisement.js";
@@ -75,8 +74,7 @@ export default [
       await setVcard(alice, vcard);
       // alice is connected: a server that forwarded the request would reach her session.
       let forwarded: Element | undefined;
-      serve(
-        alice,
+      alice.stream.answerRequests(
         (el) => el.is("iq") && el.attrs.type === "get" && !!el.getChild("vCard", NS_VCARD),
         (el) => {
           forwarded = el;

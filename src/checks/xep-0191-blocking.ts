@@ -6,8 +6,6 @@ import { xml, type Element } from "@xmpp/xml";
 import { withBody, type Actor } from "../scenario/actor.js";
 import { sameJid } from "../scenario/roster.js";
 import type { Scenario } from "../scenario/scenario.js";
-import { StanzaError } from "../session/errors.js";
-import { NS_PING } from "../session/stream.js";
 import { discoAdvertised, findDiscoFeature } from "./advertisement.js";
 import { defineCheck, defineScenario } from "./types.js";
 
@@ -46,7 +44,7 @@ export default [
         await change(alice, "unblock", peer);
       }
       alice.available();
-      await roundTrip(s, alice);
+      await alice.barrier();
 
       await change(alice, "block", peer);
       const listed = await blocklist(alice);
@@ -57,8 +55,8 @@ export default [
       // Barrier, not a wait: the server answers bob's ping after it has processed his message (RFC 6120 §10.1,
       // in order), and alice's ping after anything it delivered to her before. Delivery later still is caught
       // below: after unblocking, a message of bob's cannot overtake it on the same route.
-      await roundTrip(s, bob);
-      await roundTrip(s, alice);
+      await bob.barrier();
+      await alice.barrier();
       await alice.expectNone(withBody(blocked), `no message from the blocked ${peer}`, 0);
       // A bounce is sent to bob while his message is processed, so before the answer to his ping: already here, or never.
       const bounced = await bob.stream
@@ -102,12 +100,6 @@ async function change(actor: Actor, what: "block" | "unblock", ...jids: string[]
 
 function errorCondition(el: Element): string {
   return el.getChild("error")?.getChildElements().find((c) => c.getName() !== "text")?.getName() ?? "an error";
-}
-
-async function roundTrip(s: Scenario, actor: Actor): Promise<void> {
-  await actor.iq(xml("iq", { type: "get", to: s.domain }, xml("ping", { xmlns: NS_PING }))).catch((err: unknown) => {
-    if (!(err instanceof StanzaError)) throw err;
-  });
 }
 
 /** Cleanup: the blocklist exactly as it was (from a fresh session if the scenario's is gone). */

@@ -55,11 +55,6 @@ function collect(service: Actor, node: string): { stop(): Element[] } {
   };
 }
 
-/** A ping of the server on the actor's stream: its answer comes after everything the server sent the actor before. */
-async function pingServer(s: Scenario, actor: Actor): Promise<void> {
-  await actor.iq(xml("iq", { type: "get", to: s.domain }, xml("ping", { xmlns: "urn:xmpp:ping" })));
-}
-
 /** The <publish/> of a push notification to `node` (§7): an iq set with pubsub/publish[@node]. */
 function publishTo(node: string) {
   return (el: Element) =>
@@ -239,7 +234,7 @@ export default [
       const sentAt = performance.now();
       await publishing;
       const pushedAfter = performance.now() - sentAt;
-      await pingServer(s, service);
+      await service.barrier();
       const barrier = seen.stop().length > 0;
       await comeBack(s, setup, first);
       // …after <disable/>, the same event must not be published to it.
@@ -252,7 +247,7 @@ export default [
         stillPushed.catch(() => {});
         const second = await hibernateAndWrite(s, setup);
         await stillPushed;
-        await pingServer(s, service);
+        await service.barrier();
         s.ensure(late.stop().length === 0, `no publish to node ${node} after <disable/>`, late.stop()[0]?.toString() ?? "");
         await comeBack(s, setup, second);
         s.summary = `the event was pushed to nodes ${node} and ${control}; after <disable/> of ${node} the same event was pushed to ${control} only (seen up to a ping of the service's stream, which comes after anything sent before it)`;

@@ -5,7 +5,7 @@
  */
 import { xml, type Element } from "@xmpp/xml";
 import parse from "@xmpp/xml/lib/parse.js";
-import { SessionError, StanzaError, withDeadline } from "../session/errors.js";
+import { SessionError, StanzaError } from "../session/errors.js";
 import type { Session } from "../session/login.js";
 import { NS_PING, type XmppStream } from "../session/stream.js";
 import { ScenarioFailure, ServerBusy } from "./outcome.js";
@@ -132,9 +132,13 @@ export class Actor {
     }
   }
 
-  /** Asserts that no matching stanza arrives within `ms`. */
+  /**
+   * Asserts that no matching stanza arrives within `ms` (0: none has arrived
+   * yet). The wait ends at the deadline, so it cannot take a later stanza
+   * that another expectation looks for.
+   */
   async expectNone(match: (el: Element) => boolean, what: string, ms: number): Promise<void> {
-    const got = await withDeadline("wait", ms, this.stream.waitFor(match, "wait", { timeoutMs: ms + 1000 })).catch(() => undefined);
+    const got = await this.stream.waitFor(match, "wait", { timeoutMs: ms }).catch(() => undefined);
     if (got) throw new ScenarioFailure(what, `${this.label} received ${got.toString()}`);
   }
 
@@ -207,26 +211,4 @@ function notTheAnswer(reply: Element, request: Element, bare: string): string {
   if (id !== request.attrs.id) return `${tag}: another id`;
   const sender = request.attrs.to ?? `${bare}, its server, or no one (no 'from')`;
   return `${tag}: from ${from ?? "no one"}, but the answer must come from ${sender} (RFC 6120 §8.1.2.1)`;
-}
-
-/**
- * Answers, for as long as the actor's stream lives, every incoming stanza
- * that `match`es with `respond(el)` (iq get/set that nobody waits for
- * would otherwise get service-unavailable).
- */
-export function serve(actor: Actor, match: (el: Element) => boolean, respond: (el: Element) => Element | undefined): void {
-  const loop = async () => {
-    while (!actor.stream.isClosed) {
-      let el: Element;
-      try {
-        el = await actor.stream.waitFor(match, "wait", { timeoutMs: 3_600_000 });
-      } catch {
-        if (actor.stream.isClosed) return;
-        continue;
-      }
-      const reply = respond(el);
-      if (reply && !actor.stream.isClosed) actor.send(reply);
-    }
-  };
-  void loop();
 }

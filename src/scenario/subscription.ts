@@ -3,7 +3,7 @@
  * for a scenario and undone by its cleanups, and the roster reads they use.
  */
 import { xml, type Element } from "@xmpp/xml";
-import { serve, type Actor } from "./actor.js";
+import type { Actor } from "./actor.js";
 import { SETTLE_MS, live, until } from "./account-state.js";
 import { NS_ROSTER } from "./roster.js";
 import type { Role, Scenario } from "./scenario.js";
@@ -27,8 +27,7 @@ const subscribedTo = (item: Element | undefined) => item?.attrs.subscription ===
 
 /** Answers roster pushes (RFC 6121 §2.1.6) with a result, as a client must. */
 export function answerRosterPushes(actor: Actor): void {
-  serve(
-    actor,
+  actor.stream.answerRequests(
     (el) => el.is("iq") && el.attrs.type === "set" && !!el.getChild("query", NS_ROSTER),
     (el) => xml("iq", { type: "result", id: el.attrs.id, ...(el.attrs.from ? { to: el.attrs.from } : {}) }),
   );

@@ -5,7 +5,7 @@
  */
 import { createHash } from "node:crypto";
 import { xml } from "@xmpp/xml";
-import { serve, type Actor } from "../scenario/actor.js";
+import type { Actor } from "../scenario/actor.js";
 
 export const NS_DISCO_INFO = "http://jabber.org/protocol/disco#info";
 export const NS_CAPS = "http://jabber.org/protocol/caps";
@@ -40,8 +40,7 @@ export function availableWithCaps(actor: Actor, features: string[]): { ver: stri
   const ver = capsVer([identity], all);
   let answered!: () => void;
   const queried = new Promise<void>((resolve) => (answered = resolve));
-  serve(
-    actor,
+  actor.stream.answerRequests(
     (el) => el.is("iq") && el.attrs.type === "get" && !!el.getChild("query", NS_DISCO_INFO),
     (el) => {
       const node = el.getChild("query", NS_DISCO_INFO)?.attrs.node;
