@@ -32,7 +32,7 @@ try {
   const a = median(xmppjs);
   const b = median(xepcheck);
   // A whole small run through the built CLI, process start to exit: login, probe, the XEP-0030 checks.
-  const cli = path.join(here, "..", "src", "cli", "main.js");
+  const cli = path.join(here, "..", "bundle", "xepcheck.js");
   const onlyDisco: number[] = [];
   for (let i = 0; i < Math.min(rounds, 9); i++) {
     const started = performance.now();

@@ -16,7 +16,7 @@ import { fileURLToPath } from "node:url";
 import { startServer, type StartedServer } from "../test/servers/harness.js";
 
 const perServer = Math.max(1, Number(process.argv[2] ?? 2));
-const cli = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "src", "cli", "main.js");
+const cli = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "bundle", "xepcheck.js");
 const dir = mkdtempSync(path.join(os.tmpdir(), "xepcheck-bench-many-"));
 const servers: StartedServer[] = [];
 try {

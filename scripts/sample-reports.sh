@@ -20,7 +20,7 @@ cd "$(dirname "$0")/.."
 base="${1:-27000}"
 out=reports/samples
 work="$(mktemp -d "${TMPDIR:-/tmp}/xepcheck-samples-XXXXXX")"
-xepcheck() { node dist/src/cli/main.js "$@"; }
+xepcheck() { node dist/bundle/xepcheck.js "$@"; }
 declare -A pids=()
 
 stop_servers() {

@@ -5,7 +5,7 @@ import type { Report, TargetReport } from "../src/report/types.js";
 import { login, type Session } from "../src/session/login.js";
 
 /** The built CLI; XEPCHECK_CLI points the helpers at another build (test/verdicts/record.ts compares builds with it). */
-export const CLI = process.env.XEPCHECK_CLI || new URL("../dist/src/cli/main.js", import.meta.url).pathname.replace("/dist/dist/", "/dist/");
+export const CLI = process.env.XEPCHECK_CLI || new URL("../dist/bundle/xepcheck.js", import.meta.url).pathname.replace("/dist/dist/", "/dist/");
 
 export interface CliResult {
   code: number | null;

@@ -4,7 +4,7 @@
  *
  *   npm run build && node dist/test/verdicts/record.js
  *
- * XEPCHECK_CLI=/path/to/other/dist/src/cli/main.js records another build's
+ * XEPCHECK_CLI=/path/to/other/dist/bundle/xepcheck.js records another build's
  * verdicts (to compare before and after a change). With --check it writes
  * nothing and prints the differences from the recorded reference.
  */
