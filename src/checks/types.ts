@@ -5,6 +5,7 @@
 import type { ProbeResult } from "../probe/probe.js";
 import type { Scenario } from "../scenario/scenario.js";
 import type { TranscriptEntry } from "../session/transcript.js";
+import type { LoginFlavour } from "../probe/login-cost.js";
 
 /**
  * pass: requirement met. warn: a SHOULD not met, or works but not advertised.
@@ -103,6 +104,11 @@ export interface ScenarioDefinition extends CheckMeta {
    * it: a scenario that asks for more still gets them, but may wait longer.
    */
   connections?: number;
+  /**
+   * Rows of the login-cost table that this scenario's own logins measure
+   * (Scenario.loginCost): the table does not log in again for them.
+   */
+  measuresLogin?: LoginFlavour[];
   /** Does the server advertise what this exercises? null: nothing can advertise it. */
   advertised(ctx: CheckContext): boolean | null;
   run(s: Scenario): Promise<void>;

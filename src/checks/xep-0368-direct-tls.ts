@@ -63,6 +63,8 @@ export default [
     needs: ["account"],
     // Direct TLS is advertised by DNS, which the scenario asks (s.advertised); nothing in the probe says it.
     advertised: () => null,
+    // Its login is the login-cost table's direct TLS row.
+    measuresLogin: ["directTls"],
     run: async (s) => {
       const t = s.target;
       const domain = s.domain;
@@ -124,6 +126,7 @@ export default [
       }
       meter.add("logins");
       const stream = session.stream;
+      s.loginCost("directTls", stream, `${session.mechanism} on port ${used.port}`);
       stream.useTranscript(s.transcript, `${credentials.username}/direct-tls`);
       try {
         const loginRoundTrips = meter.roundTrips;

@@ -106,11 +106,14 @@ export default [
     title: "Bind 2 enables Stream Management inline: <enabled/> in <bound/>, and stanzas are acknowledged",
     needs: ["account"],
     advertised: inlineAdvertised(NS_SM),
+    // Its login is the login-cost table's SASL2 row.
+    measuresLogin: ["sasl2"],
     run: async (s) => {
       const { stream, outcome } = await bind2(s, "alice (Bind 2 + SM)", { sm: { resume: true } });
       const result = outcome.smEnable;
       s.ensure(result, `<enabled xmlns='${NS_SM}'/> (or <failed/>) inside <bound/>`, redactedXml(outcome.success));
       s.ensure(result!.is("enabled"), `<enabled xmlns='${NS_SM}'/>: Stream Management on`, result!.toString());
+      s.loginCost("sasl2", stream, `${outcome.mechanism} ${s.target.mode === "direct" ? "over direct TLS" : "over STARTTLS"}`);
       const sm = adoptInlineSm(stream, result!);
       // An <a h/> after our own <close/> is irrelevant; end cleanly with a last ack.
       s.cleanup("end the managed session", () => sm.close());

@@ -121,6 +121,8 @@ export default [
     title: "FAST: each offered mechanism logs in with a token alone, in one round trip, and binds",
     needs: ["account"],
     advertised: fastAdvertised,
+    // Its first token login is the login-cost table's FAST row.
+    measuresLogin: ["fast"],
     run: async (s) => {
       const mechanisms = await fastMechanisms(s);
       const rows: string[][] = [];
@@ -144,6 +146,7 @@ export default [
           s.cleanup(`invalidate the rotated FAST token for ${mechanism}`, () => invalidate(s, rotated, userAgent).catch(() => {}));
         }
         s.ensure(outcome.bound, "<bound/>: the token login bound a resource", redactedXml(outcome.success));
+        s.loginCost("fast", stream, `${mechanism} ${s.target.mode === "direct" ? "over direct TLS" : "over STARTTLS"}, Bind2`);
         await discoAnswered(s, stream);
         rows.push([mechanism, outcome.authorizationIdentifier ?? "", outcome.serverVerified ? "Responder hash verified" : "no server proof sent", `${authTrips}`]);
         await stream.close();

@@ -51,14 +51,50 @@ export const LOGIN_FLAVOURS = {
   fastResume: "FAST + inline SM resumption",
 } as const;
 
+export type LoginFlavour = keyof typeof LOGIN_FLAVOURS;
+
+/**
+ * The rows that the run's scenarios measure as they log in their own way
+ * (XEP-0368's direct TLS login, XEP-0198's resumption, SASL2, FAST…): each
+ * way in is then logged in once in a run, shared by its check and this
+ * table. measureLoginCosts logs in only for the flavours no scenario
+ * recorded.
+ */
+export class LoginCostBook {
+  private readonly rows = new Map<LoginFlavour, LoginCost>();
+
+  /**
+   * A login of `flavour` just completed on `stream`, and nothing else has
+   * been sent on it: its meter holds the login's cost, its clock started
+   * with the connection.
+   */
+  record(flavour: LoginFlavour, stream: XmppStream, note: string, checkId: string): void {
+    if (this.rows.has(flavour)) return;
+    const ms = performance.now() - stream.openedAt;
+    const { roundTrips, bytesIn, bytesOut } = stream.meter.totals();
+    this.rows.set(flavour, { flavour: LOGIN_FLAVOURS[flavour], ok: true, roundTrips, bytesIn, bytesOut, ms: Math.round(ms * 10) / 10, note: `${note}; the login of ${checkId}` });
+  }
+
+  has(flavour: LoginFlavour): boolean {
+    return this.rows.has(flavour);
+  }
+
+  /** The recorded rows and `measured` together, in the table's order. */
+  merged(measured: LoginCost[]): LoginCost[] {
+    const all = [...this.rows.values(), ...measured];
+    const order = Object.values(LOGIN_FLAVOURS) as string[];
+    return all.sort((a, b) => order.indexOf(a.flavour) - order.indexOf(b.flavour));
+  }
+}
+
 export interface LoginCostOptions {
   /**
    * XEP-0368 direct TLS endpoint. Default: `target.directTlsPort` (when the
    * target knows one) on `target.host`; without either, that flavour is left out.
    */
   directTls?: { host?: string; port: number };
-  /** Only these flavours (values of LOGIN_FLAVOURS); default all. */
-  flavours?: string[];
+  /** Only these flavours; default all. */
+  flavours?: LoginFlavour[];
 }
 
 interface Measured {
@@ -78,7 +114,8 @@ export async function measureLoginCosts(target: Target, credentials: Credentials
   const base: ConnectOptions = { ...endpointOf(target), meter: target.meter };
   const bare = `${credentials.username}@${target.domain}`;
   const over = target.mode === "direct" ? "over direct TLS" : "over STARTTLS";
-  const wanted = (flavour: string) => !options.flavours || options.flavours.includes(flavour);
+  const wanted = (label: string) => !options.flavours || options.flavours.some((f) => LOGIN_FLAVOURS[f] === label);
+  if (options.flavours?.length === 0) return [];
   const results: LoginCost[] = [];
 
   const measure = async (flavour: string, run: (opts: ConnectOptions) => Promise<Measured>): Promise<void> => {

@@ -6,7 +6,7 @@
 import pLimit from "p-limit";
 import { ALL_CHECKS } from "../checks/index.js";
 import type { Check, CheckContext, CheckOutcome } from "../checks/types.js";
-import { measureLoginCosts, type LoginCost } from "../probe/login-cost.js";
+import { LOGIN_FLAVOURS, LoginCostBook, measureLoginCosts, type LoginCost, type LoginFlavour } from "../probe/login-cost.js";
 import { probe as runProbe, type ProbeResult } from "../probe/probe.js";
 import { summarizeSpecs } from "../report/summary.js";
 import type { CheckResult, RunError, TargetReport } from "../report/types.js";
@@ -380,25 +380,30 @@ export async function runTarget(opts: RunOptions, hooks: RunHooks = {}): Promise
       ...(opts.url ? { url: opts.url } : {}),
       ...(opts.component ? { component: opts.component } : {}),
       meter,
+      loginCosts: new LoginCostBook(),
     };
     // The main session stays open while scenarios connect.
     const connectionLimit = new ConnectionLimit({ max: (opts.maxConnections ?? 8) - 1 });
-    // The other ways in, each logged in once and measured, alongside the scenarios: they are
-    // independent of them, and hold one of the connections the limit allows (one login at a
-    // time; a session to resume is dropped before the login that resumes it).
-    measuringLoginCosts =
-      opts.scenarios && !opts.signal?.aborted && loginCostsSelected(opts.only, opts.skip)
-        ? (async () => {
-            const release = await connectionLimit.reserve(1);
-            try {
-              loginCosts = await measureLoginCosts(target, account);
-            } catch (err) {
-              errors.push({ ...runError(err), step: "login-cost", message: `measuring login costs failed: ${(err as Error).message}` });
-            } finally {
-              release();
-            }
-          })()
-        : Promise.resolve();
+    // The ways in that no selected scenario logs in itself, each logged in once and measured,
+    // alongside the scenarios: they are independent of them, and hold one of the connections
+    // the limit allows (one login at a time; a session to resume is dropped before the login
+    // that resumes it). The scenarios' own logins fill the other rows (LoginCostBook).
+    const wantLoginCosts = opts.scenarios && !opts.signal?.aborted && loginCostsSelected(opts.only, opts.skip);
+    const byScenarios = new Set(checks.flatMap((c) => (c.kind === "scenario" ? (c.measuresLogin ?? []) : [])));
+    const allFlavours = Object.keys(LOGIN_FLAVOURS) as LoginFlavour[];
+    const measured: LoginCost[] = [];
+    const measureFlavours = async (flavours: LoginFlavour[]) => {
+      if (flavours.length === 0) return;
+      const release = await connectionLimit.reserve(1);
+      try {
+        measured.push(...(await measureLoginCosts(target, account, { flavours })));
+      } catch (err) {
+        errors.push({ ...runError(err), step: "login-cost", message: `measuring login costs failed: ${(err as Error).message}` });
+      } finally {
+        release();
+      }
+    };
+    measuringLoginCosts = wantLoginCosts ? measureFlavours(allFlavours.filter((f) => !byScenarios.has(f))) : Promise.resolve();
     const { results: judged, cleanupProblems } = await judge(
       checks,
       { domain, probe, tlsMode: opts.tls },
@@ -420,6 +425,11 @@ export async function runTarget(opts: RunOptions, hooks: RunHooks = {}): Promise
     );
     results = judged;
     await measuringLoginCosts;
+    if (wantLoginCosts) {
+      // A scenario that did not get as far as its login (skipped, failed first): measured here instead.
+      if (!opts.signal?.aborted) await measureFlavours([...byScenarios].filter((f) => !target.loginCosts!.has(f)));
+      loginCosts = target.loginCosts!.merged(measured);
+    }
     await connectionLimit.closeIdle();
     errors.push(...connectionLimit.notes);
     for (const problem of cleanupProblems) errors.push({ step: "cleanup", kind: "cleanup", message: problem });

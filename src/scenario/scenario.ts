@@ -9,6 +9,7 @@ import type { CheckContext, CheckOutcome, Evidence, ScenarioDefinition, Verdict 
 import { SessionError, StanzaError, withDeadline } from "../session/errors.js";
 import type { Credentials, Session } from "../session/login.js";
 import { NS_PING, type TlsSettings, type XmppStream } from "../session/stream.js";
+import type { LoginCostBook, LoginFlavour } from "../probe/login-cost.js";
 import type { TrafficMeter } from "../session/traffic.js";
 import { Transcript } from "../session/transcript.js";
 import { Actor } from "./actor.js";
@@ -42,6 +43,8 @@ export interface Target {
   /** An external component to connect as (XEP-0114): its name, port on the host, shared secret (--component). */
   component?: { domain: string; port: number; secret: string };
   meter: TrafficMeter;
+  /** The login-cost table's rows that scenarios measure with their own logins. */
+  loginCosts?: LoginCostBook;
 }
 
 /** The run's endpoint as connection settings, for the connections a scenario (or the login-cost table) opens itself. */
@@ -183,6 +186,15 @@ export class Scenario {
   async connection<T>(what: string, open: () => Promise<T>, streamOf: (opened: T) => XmppStream): Promise<T> {
     if (this.closed) throw new SessionError("network", "close", "the scenario has ended");
     return this.connections ? this.connections.count(what, open, streamOf) : open();
+  }
+
+  /**
+   * The login of `flavour` on `stream` just completed, nothing else sent on
+   * it yet: a row of the login-cost table, which then need not log in for it
+   * (ScenarioDefinition.measuresLogin).
+   */
+  loginCost(flavour: LoginFlavour, stream: XmppStream, note: string): void {
+    this.env.target.loginCosts?.record(flavour, stream, note, this.id);
   }
 
   /** Registers an undo step; cleanups run last-first, even when the scenario fails or times out. */

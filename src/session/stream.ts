@@ -113,6 +113,9 @@ export class XmppStream {
   /** Requests we answer ourselves (see answerRequests). */
   private readonly responders = new Set<{ match: (el: Element) => boolean; reply: (el: Element) => Element }>();
 
+  /** performance.now() when the connection was started: the clock of a login's cost (src/probe/login-cost.ts). */
+  readonly openedAt = performance.now();
+
   private constructor(readonly options: StreamOptions) {
     this.meter = new TrafficMeter(options.meter);
     this.transcript = options.transcript ?? new Transcript();
@@ -278,6 +281,20 @@ export class XmppStream {
   }
 
   /**
+   * An element matching `match` that has already arrived and matched no
+   * waiter, taken from those kept; undefined at once if none did. After a
+   * barrier (the answer to a later request, RFC 6120 §10.1) it says whether
+   * the server sent one before.
+   */
+  takeArrived(match: (el: Element) => boolean): Element | undefined {
+    const index = this.inbox.findIndex((kept) => match(kept.el));
+    if (index < 0) return undefined;
+    const [kept] = this.inbox.splice(index, 1);
+    this.inboxBytes -= kept!.bytes;
+    return kept!.el;
+  }
+
+  /**
    * Waits, under the step deadline, for an element matching `match`; elements
    * that arrived earlier and matched nothing are looked at first.
    */
@@ -286,14 +303,8 @@ export class XmppStream {
     step: SessionStep = "wait",
     opts: { timeoutMs?: number; silent?: boolean; what?: string; id?: string; fresh?: boolean } = {},
   ): Promise<Element> {
-    if (!opts.fresh) {
-      const index = this.inbox.findIndex((kept) => match(kept.el));
-      if (index >= 0) {
-        const [kept] = this.inbox.splice(index, 1);
-        this.inboxBytes -= kept!.bytes;
-        return Promise.resolve(kept!.el);
-      }
-    }
+    const kept = opts.fresh ? undefined : this.takeArrived(match);
+    if (kept) return Promise.resolve(kept);
     if (this.closed) return Promise.reject(this.closedAt(step));
     let waiter!: Waiter;
     const promise = new Promise<Element>((resolve, reject) => {

@@ -48,6 +48,9 @@ const EXPECTED: Record<"prosody" | "ejabberd", Record<string, Verdict>> = {
     "xep0484.token": "pass",
     "xep0484.fast-auth": "pass",
     "xep0484.invalidate": "pass",
+    // Their logins are rows of the login-cost table, with the four above.
+    "xep0198.resume": "pass",
+    "xep0368.direct-tls": "pass",
   },
   ejabberd: {
     "rfc5802.mechanisms": "pass",
@@ -71,7 +74,19 @@ const EXPECTED: Record<"prosody" | "ejabberd", Record<string, Verdict>> = {
     "xep0484.token": "pass",
     "xep0484.fast-auth": "pass",
     "xep0484.invalidate": "pass",
+    "xep0198.resume": "pass",
+    "xep0368.direct-tls": "pass",
   },
+};
+
+/** The login-cost rows that the selected scenarios' own logins fill. */
+const MEASURED_BY: Record<string, string> = {
+  [LOGIN_FLAVOURS.starttls]: "xep0198.resume",
+  [LOGIN_FLAVOURS.directTls]: "xep0368.direct-tls",
+  [LOGIN_FLAVOURS.sasl2]: "xep0386.inline-sm",
+  [LOGIN_FLAVOURS.fast]: "xep0484.fast-auth",
+  [LOGIN_FLAVOURS.smResume]: "xep0198.resume",
+  [LOGIN_FLAVOURS.sasl2Resume]: "xep0388.inline-resume",
 };
 
 /** Round trips of each login flavour on loopback with TLS 1.3: deterministic. */
@@ -86,7 +101,7 @@ const ROUND_TRIPS: Record<string, number> = {
 };
 
 function target(s: ServerInfo): string[] {
-  return ["--host", "127.0.0.1", "--port", String(s.ports.c2s), "--ca", s.caFile];
+  return ["--host", "127.0.0.1", "--port", String(s.ports.c2s), "--direct-tls-port", String(s.ports.directTls), "--ca", s.caFile];
 }
 
 function transcriptOf(check: CheckResult) {
@@ -152,7 +167,7 @@ for (const kind of ["prosody", "ejabberd"] as const) {
       await warmUp(s);
       before = await snapshotState(s, USERS);
       const file = path.join(tmp, `${kind}.json`);
-      const result = await runCli(["run", alice.jid, "--peer", bob.jid, ...target(s), "--only", ids.join(","), "--json", file], {
+      const result = await runCli(["run", alice.jid, "--peer", bob.jid, ...target(s), "--only", [...ids, "login-cost"].join(","), "--json", file], {
         XEPCHECK_PASSWORD: alice.password,
         XEPCHECK_PEER_PASSWORD: bob.password,
       });
@@ -175,7 +190,8 @@ for (const kind of ["prosody", "ejabberd"] as const) {
         const scenario = !id.endsWith(".advertised") && id !== "rfc5802.mechanisms";
         const expected =
           verdict === "pass"
-            ? { verdict, works: scenario ? true : null, advertised: true }
+            ? // Direct TLS is advertised by DNS, which a run with --host does not ask.
+              { verdict, works: scenario ? true : null, advertised: id === "xep0368.direct-tls" ? null : true }
             : verdict === "na"
               ? { verdict, works: false, advertised: false }
               : { verdict, works: false, advertised: true };
@@ -185,6 +201,16 @@ for (const kind of ["prosody", "ejabberd"] as const) {
         expect(check.evidence.some((e) => e.type === "note" && /cleanup failed/.test(e.text))).toBe(false);
       });
     }
+
+    it("fills the login-cost table with the scenarios' own logins, and logs in only for the row none of them measures", () => {
+      const rows = report.loginCosts ?? [];
+      expect(rows.map((c) => c.flavour)).toEqual(Object.values(LOGIN_FLAVOURS));
+      expect(Object.fromEntries(rows.map((c) => [c.flavour, c.roundTrips]))).toEqual(ROUND_TRIPS);
+      for (const row of rows) {
+        const by = MEASURED_BY[row.flavour];
+        expect({ flavour: row.flavour, ok: row.ok, note: row.note }).toMatchObject({ ok: true, note: by ? expect.stringContaining(`the login of ${by}`) : expect.not.stringContaining("the login of") });
+      }
+    });
 
     it("lists the offered mechanisms with where each is offered", () => {
       const rows = tableOf(report.checks.find((c) => c.id === "rfc5802.mechanisms")!)!.rows;
