@@ -35,6 +35,7 @@ async function bench(kind: ServerKind): Promise<string> {
       configuredHost: true,
       alpn: ["xmpp-client"],
       transport: "tcp",
+      limits: {},
       meter: new TrafficMeter(),
       directTlsPort: server.ports.directTls,
     };

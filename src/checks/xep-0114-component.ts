@@ -26,7 +26,7 @@ function component(s: Scenario): NonNullable<Scenario["target"]["component"]> {
 
 async function open(s: Scenario, label: string): Promise<ComponentStream> {
   const c = component(s);
-  const stream = await ComponentStream.open({ host: s.target.host, port: c.port, domain: c.domain, timeoutMs: s.target.timeoutMs, transcript: s.transcript, label });
+  const stream = await ComponentStream.open({ host: s.target.host, port: c.port, domain: c.domain, timeoutMs: s.target.timeoutMs, ...s.target.limits, transcript: s.transcript, label });
   s.cleanup(`close the component stream ${label}`, async () => stream.close());
   return stream;
 }

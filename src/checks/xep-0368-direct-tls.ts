@@ -16,7 +16,7 @@ import { NS_PING, NS_TLS } from "../session/stream.js";
 import { TrafficMeter } from "../session/traffic.js";
 import { tlsFactRows } from "../session/tls-facts.js";
 import { certificateProblems } from "../session/tls-facts.js";
-import type { Scenario } from "../scenario/scenario.js";
+import { endpointOf, type Scenario } from "../scenario/scenario.js";
 import { defineScenario } from "./types.js";
 
 const SERVICE = "_xmpps-client._tcp";
@@ -95,12 +95,10 @@ export default [
             "a direct TLS login",
             () =>
               login({
-                domain,
+                ...endpointOf(t),
                 host: endpoint.host,
                 port: endpoint.port,
                 mode: "direct",
-                tls: t.tls,
-                timeoutMs: t.timeoutMs,
                 meter,
                 transcript: s.transcript,
                 credentials,

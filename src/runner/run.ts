@@ -18,7 +18,7 @@ import { SessionError, withDeadline } from "../session/errors.js";
 import { login, type Credentials, type Session } from "../session/login.js";
 import { registerAccount, throwAwayCredentials, unregisterAccount } from "../session/register.js";
 import { resolveEndpoints, type Endpoint } from "../session/resolve.js";
-import { XmppStream } from "../session/stream.js";
+import { XmppStream, type StreamLimits } from "../session/stream.js";
 import { TrafficMeter } from "../session/traffic.js";
 import { traceSection } from "../session/trace.js";
 import { ConnectionLimit } from "../scenario/connection-limit.js";
@@ -202,6 +202,42 @@ export async function judge(
   return { results: checks.map((c) => results.get(c.id)!), cleanupProblems };
 }
 
+/** --max-stanza-size and --max-xml-depth, for every connection of the run. */
+function streamLimits(opts: RunOptions): StreamLimits {
+  return {
+    ...(opts.maxStanzaBytes ? { maxStanzaBytes: opts.maxStanzaBytes } : {}),
+    ...(opts.maxXmlDepth ? { maxXmlDepth: opts.maxXmlDepth } : {}),
+  };
+}
+
+/**
+ * Where and how the scenarios (and the login-cost table) connect: the
+ * endpoint the main session reached, with the run's TLS, deadline, ALPN and
+ * limits, so that a connection a scenario opens itself is held to the same
+ * settings as the main session.
+ */
+export function scenarioTarget(opts: RunOptions, domain: string, endpoint: Pick<Endpoint, "host" | "port">, meter: TrafficMeter): Target {
+  return {
+    domain,
+    host: endpoint.host,
+    port: endpoint.port,
+    mode: opts.tls,
+    tls: { ca: opts.ca?.pem, insecure: opts.insecure },
+    timeoutMs: opts.timeoutMs,
+    configuredHost: Boolean(opts.host),
+    ...(opts.dns ? { dns: opts.dns } : {}),
+    alpn: opts.alpn ?? ["xmpp-client"],
+    ...(opts.directTlsPort ? { directTlsPort: opts.directTlsPort } : {}),
+    // Scenario sessions speak TCP whatever the main session used (see sessionOptions).
+    transport: "tcp",
+    ...(opts.url ? { url: opts.url } : {}),
+    ...(opts.component ? { component: opts.component } : {}),
+    limits: streamLimits(opts),
+    meter,
+    loginCosts: new LoginCostBook(),
+  };
+}
+
 function runError(err: unknown): RunError {
   if (err instanceof SessionError) {
     return { step: err.step, kind: err.kind, message: err.message, ...(err.condition ? { condition: err.condition } : {}) };
@@ -268,8 +304,7 @@ export async function runTarget(opts: RunOptions, hooks: RunHooks = {}): Promise
     ...(opts.url ? { url: opts.url } : {}),
     configuredHost: Boolean(opts.host),
     ...(opts.alpn ? { alpn: opts.alpn } : {}),
-    ...(opts.maxStanzaBytes ? { maxStanzaBytes: opts.maxStanzaBytes } : {}),
-    ...(opts.maxXmlDepth ? { maxXmlDepth: opts.maxXmlDepth } : {}),
+    ...streamLimits(opts),
   });
   const connection = (e: Endpoint, transport: "tcp" | "websocket" | "bosh" = "tcp"): Connection => ({
     endpoint: e,
@@ -364,24 +399,7 @@ export async function runTarget(opts: RunOptions, hooks: RunHooks = {}): Promise
         message: `the domain lists ${probe.components.length + probe.componentsNotProbed} disco#items; the disco#info of the first ${probe.components.length} was asked for, ${probe.componentsNotProbed} were left alone (--max-disco-items)`,
       });
     }
-    const target: Target = {
-      domain,
-      host: conn.endpoint.host,
-      port: conn.endpoint.port,
-      mode: opts.tls,
-      tls: { ca: opts.ca?.pem, insecure: opts.insecure },
-      timeoutMs: opts.timeoutMs,
-      configuredHost: Boolean(opts.host),
-      ...(opts.dns ? { dns: opts.dns } : {}),
-      alpn: opts.alpn ?? ["xmpp-client"],
-      ...(opts.directTlsPort ? { directTlsPort: opts.directTlsPort } : {}),
-      // Scenario sessions speak TCP whatever the main session used (see sessionOptions).
-      transport: "tcp",
-      ...(opts.url ? { url: opts.url } : {}),
-      ...(opts.component ? { component: opts.component } : {}),
-      meter,
-      loginCosts: new LoginCostBook(),
-    };
+    const target = scenarioTarget(opts, domain, conn.endpoint, meter);
     // The main session stays open while scenarios connect.
     const connectionLimit = new ConnectionLimit({ max: (opts.maxConnections ?? 8) - 1 });
     // The ways in that no selected scenario logs in itself, each logged in once and measured,

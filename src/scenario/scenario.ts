@@ -8,7 +8,7 @@ import { xml } from "@xmpp/xml";
 import type { CheckContext, CheckOutcome, Evidence, ScenarioDefinition, Verdict } from "../checks/types.js";
 import { SessionError, StanzaError, withDeadline } from "../session/errors.js";
 import type { Credentials, Session } from "../session/login.js";
-import { NS_PING, type TlsSettings, type XmppStream } from "../session/stream.js";
+import { NS_PING, type StreamLimits, type TlsSettings, type XmppStream } from "../session/stream.js";
 import type { LoginCostBook, LoginFlavour } from "../probe/login-cost.js";
 import type { TrafficMeter } from "../session/traffic.js";
 import { Transcript } from "../session/transcript.js";
@@ -42,14 +42,16 @@ export interface Target {
   url?: string;
   /** An external component to connect as (XEP-0114): its name, port on the host, shared secret (--component). */
   component?: { domain: string; port: number; secret: string };
+  /** What is accepted from the server, on every connection a scenario opens as on the main session. */
+  limits: StreamLimits;
   meter: TrafficMeter;
   /** The login-cost table's rows that scenarios measure with their own logins. */
   loginCosts?: LoginCostBook;
 }
 
 /** The run's endpoint as connection settings, for the connections a scenario (or the login-cost table) opens itself. */
-export function endpointOf(t: Target): { domain: string; host: string; port: number; mode: Target["mode"]; tls: TlsSettings; timeoutMs: number } {
-  return { domain: t.domain, host: t.host, port: t.port, mode: t.mode, tls: t.tls, timeoutMs: t.timeoutMs };
+export function endpointOf(t: Target): { domain: string; host: string; port: number; mode: Target["mode"]; tls: TlsSettings; timeoutMs: number; alpn: string[] } & StreamLimits {
+  return { domain: t.domain, host: t.host, port: t.port, mode: t.mode, tls: t.tls, timeoutMs: t.timeoutMs, alpn: t.alpn, ...t.limits };
 }
 
 /** What the runner gives every scenario. */

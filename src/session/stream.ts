@@ -63,6 +63,9 @@ export interface StreamOptions {
   maxXmlDepth?: number;
 }
 
+/** What is accepted from a server (--max-stanza-size, --max-xml-depth): the same on every connection of a run. */
+export type StreamLimits = Pick<StreamOptions, "maxStanzaBytes" | "maxXmlDepth">;
+
 interface Waiter {
   match: (el: Element) => boolean;
   resolve: (el: Element) => void;

@@ -146,6 +146,7 @@ function targetOf(s: ServerInfo): Target & { directTlsPort: number } {
     configuredHost: true,
     alpn: ["xmpp-client"],
     transport: "tcp",
+    limits: {},
     meter: new TrafficMeter(),
     directTlsPort: s.ports.directTls,
   };

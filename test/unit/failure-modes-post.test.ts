@@ -363,7 +363,7 @@ async function judgeAgainst(fake: FakeXmpp, ids: string[], extra: Partial<Scenar
         accounts: { account: ACCOUNT },
         connect,
         openStream: () => XmppStream.open({ ...endpoint, meter }),
-        target: { ...endpoint, configuredHost: true, alpn: ["xmpp-client"], transport: "tcp", meter },
+        target: { ...endpoint, configuredHost: true, alpn: ["xmpp-client"], transport: "tcp", limits: {}, meter },
         waitMs: 2000,
         scenarioTimeoutMs: 30_000,
         ...extra,

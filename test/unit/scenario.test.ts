@@ -5,9 +5,9 @@
  */
 import { describe, expect, it } from "vitest";
 import { defineScenario, type ScenarioDefinition } from "../../src/checks/types.js";
-import { judge } from "../../src/runner/run.js";
+import { judge, scenarioTarget, type RunOptions } from "../../src/runner/run.js";
 import { ScenarioFailure } from "../../src/scenario/outcome.js";
-import { runScenario, verdictFor, type ScenarioEnvironment } from "../../src/scenario/scenario.js";
+import { endpointOf, runScenario, verdictFor, type ScenarioEnvironment } from "../../src/scenario/scenario.js";
 import { SessionError, StanzaError } from "../../src/session/errors.js";
 import { TrafficMeter } from "../../src/session/traffic.js";
 import { context } from "./fixtures.js";
@@ -31,6 +31,7 @@ const env = (overrides: Partial<ScenarioEnvironment> = {}): ScenarioEnvironment 
     configuredHost: true,
     alpn: ["xmpp-client"],
     transport: "tcp",
+    limits: {},
     meter: new TrafficMeter(),
   },
   waitMs: 200,
@@ -234,5 +235,46 @@ describe("running many scenarios", () => {
     const [r1, r2, free] = [spans["t.r1"]!, spans["t.r2"]!, spans["t.free"]!];
     expect(r2[0]).toBeGreaterThanOrEqual(r1[1]); // the second roster scenario waited for the first
     expect(free[0]).toBeLessThan(r1[1]); // the other one did not
+  });
+});
+
+describe("the connections scenarios open themselves", () => {
+  const opts: RunOptions = {
+    jid: "alice@example.org",
+    register: false,
+    tls: "direct",
+    insecure: true,
+    timeoutMs: 3000,
+    scenarioTimeoutMs: 30_000,
+    concurrency: 1,
+    scenarios: true,
+    suites: [],
+    only: [],
+    skip: [],
+    alpn: ["xmpp-client", "xmpp-test"],
+    maxStanzaBytes: 4096,
+    maxXmlDepth: 12,
+  };
+
+  it("are held to the run's settings: endpoint, TLS, deadline, ALPN, --max-stanza-size and --max-xml-depth", () => {
+    const target = scenarioTarget(opts, "example.org", { host: "xmpp.example.org", port: 5223 }, new TrafficMeter());
+    expect(endpointOf(target)).toEqual({
+      domain: "example.org",
+      host: "xmpp.example.org",
+      port: 5223,
+      mode: "direct",
+      tls: { ca: undefined, insecure: true },
+      timeoutMs: 3000,
+      alpn: ["xmpp-client", "xmpp-test"],
+      maxStanzaBytes: 4096,
+      maxXmlDepth: 12,
+    });
+  });
+
+  it("keep the defaults where the run set no limit", () => {
+    const target = scenarioTarget({ ...opts, maxStanzaBytes: undefined, maxXmlDepth: undefined, alpn: undefined }, "example.org", { host: "h", port: 5222 }, new TrafficMeter());
+    expect(endpointOf(target)).not.toHaveProperty("maxStanzaBytes");
+    expect(endpointOf(target)).not.toHaveProperty("maxXmlDepth");
+    expect(endpointOf(target).alpn).toEqual(["xmpp-client"]);
   });
 });
