@@ -26,6 +26,12 @@ import type { XmppStream } from "../session/stream.js";
 import { ScenarioSkip } from "./outcome.js";
 import { DEFAULT_BACKOFF, backoffDelay, slowDownNote, streamSlowDown, type BackoffPolicy } from "./slow-down.js";
 
+/** Parked sessions that are more than just logged in: "roster", an interested resource. */
+export type SessionPool = "roster";
+
+/** The key of an account's parked sessions in `pool`. */
+const poolKey = (username: string, pool?: SessionPool) => (pool ? `${username}\u0000${pool}` : username);
+
 /** What the runner gives scenarios to connect with. */
 export interface Connector {
   connect(credentials: Credentials, resource: string): Promise<Session>;
@@ -34,14 +40,21 @@ export interface Connector {
 
 /** One scenario's way to connect under the limit. */
 export interface ScenarioConnections extends Connector {
-  /** A login; `fresh` when the login itself is what the scenario looks at (never a parked session). */
-  connect(credentials: Credentials, resource: string, options?: { fresh?: boolean }): Promise<Session>;
+  /**
+   * A login; `fresh` when the login itself is what the scenario looks at
+   * (never a parked session); `pool` "roster" takes a parked session that
+   * requested the roster first (see park), then a plain one.
+   */
+  connect(credentials: Credentials, resource: string, options?: { fresh?: boolean; pool?: SessionPool }): Promise<Session>;
   /**
    * Hands a logged-in session of `credentials` back for the next scenario,
-   * instead of closing it. The session must be as it was after login.
+   * instead of closing it. The session must be as it was after login, or,
+   * in `pool` "roster", as after login and a roster request: an interested
+   * resource (RFC 6121 §2.1.6), which only scenarios that request the
+   * roster themselves are given.
    * False when it cannot be parked (closed, or not one of this scenario's).
    */
-  park(session: Session, credentials: Credentials): boolean;
+  park(session: Session, credentials: Credentials, pool?: SessionPool): boolean;
   /** Whether connect() gave this session from the pool rather than a new login. */
   reused(session: Session): boolean;
   /** Any other connection the scenario opens itself (another port, transport or login flow), counted the same way. */
@@ -213,8 +226,13 @@ export class ConnectionLimit {
 
     return {
       connect: async (credentials, resource, options = {}) => {
-        const parked = options.fresh ? undefined : await this.acquireParked(lease, credentials.username);
+        const parked = options.fresh
+          ? undefined
+          : ((options.pool ? await this.acquireParked(lease, poolKey(credentials.username, options.pool)) : undefined) ??
+            (await this.acquireParked(lease, credentials.username)));
         if (parked) {
+          // What arrived while it was parked belongs to no scenario.
+          parked.stream.resetForReuse();
           reused.add(parked);
           const release = slotFor(parked.stream);
           onClose(parked.stream, () => release());
@@ -238,13 +256,14 @@ export class ConnectionLimit {
       },
       openStream: () => counted("a stream", () => connector.openStream(), (stream) => stream),
       count: counted,
-      park: (session, credentials) => {
+      park: (session, credentials, pool) => {
         const release = [...slots].find(([, stream]) => stream === session.stream)?.[0];
         if (ended || !release || session.stream.isClosed) return false;
         session.stream.resetForReuse();
-        const list = this.idle.get(credentials.username) ?? [];
+        const key = poolKey(credentials.username, pool);
+        const list = this.idle.get(key) ?? [];
         list.push(session);
-        this.idle.set(credentials.username, list);
+        this.idle.set(key, list);
         release(true);
         return true;
       },

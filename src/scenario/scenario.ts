@@ -13,7 +13,7 @@ import type { LoginCostBook, LoginFlavour } from "../probe/login-cost.js";
 import type { TrafficMeter } from "../session/traffic.js";
 import { Transcript } from "../session/transcript.js";
 import { Actor } from "./actor.js";
-import type { ConnectionLimit, ScenarioConnections } from "./connection-limit.js";
+import type { ConnectionLimit, ScenarioConnections, SessionPool } from "./connection-limit.js";
 import { ScenarioFailure, ScenarioSkip, ServerBusy } from "./outcome.js";
 import { sessionChange } from "./session-state.js";
 import { DEFAULT_BACKOFF, slowDownNote, streamSlowDown, type BackoffPolicy } from "./slow-down.js";
@@ -86,13 +86,22 @@ export class Scenario {
   private readonly cleanups: { what: string; fn: () => Promise<void> }[] = [];
   private readonly actors: Actor[] = [];
   /** Each logged-in actor's credentials and what it did to its session's state (see finish()). */
-  private readonly logins = new Map<Actor, { credentials: Credentials; presence: boolean; other: boolean }>();
+  private readonly logins = new Map<Actor, { credentials: Credentials; presence: boolean; roster: boolean; other: boolean }>();
   private readonly raw: XmppStream[] = [];
   private readonly connections: ScenarioConnections | undefined;
   private closed = false;
   private loginsStarted = 0;
 
-  constructor(private readonly env: ScenarioEnvironment, readonly id: string, connections = DEFAULT_SCENARIO_CONNECTIONS) {
+  /**
+   * @param pool "roster" for scenarios that request the roster themselves:
+   * they may be given sessions that did so before (interested resources).
+   */
+  constructor(
+    private readonly env: ScenarioEnvironment,
+    readonly id: string,
+    connections = DEFAULT_SCENARIO_CONNECTIONS,
+    private readonly pool?: SessionPool,
+  ) {
     this.connections = env.connectionLimit?.forScenario(env, (note) => this.slowedDown(note), connections);
   }
 
@@ -141,7 +150,9 @@ export class Scenario {
     const label = `${creds.username}/${name ?? String.fromCharCode(65 + this.loginsStarted)}`;
     this.loginsStarted++;
     const resource = `xepcheck-${this.token("r")}`;
-    const session = await (this.connections ? this.connections.connect(creds, resource, options) : this.env.connect(creds, resource));
+    const session = await (this.connections
+      ? this.connections.connect(creds, resource, { ...options, ...(this.pool ? { pool: this.pool } : {}) })
+      : this.env.connect(creds, resource));
     if (this.closed) {
       // The scenario's deadline passed while this login was under way.
       await session.stream.close();
@@ -157,7 +168,7 @@ export class Scenario {
       backoff: this.env.backoff ?? DEFAULT_BACKOFF,
       slowedDown: (note) => this.slowedDown(note),
     });
-    const login = { credentials: creds, presence: false, other: false };
+    const login = { credentials: creds, presence: false, roster: false, other: false };
     session.stream.observe((el, direction) => {
       if (direction !== "out") return;
       const change = sessionChange(el);
@@ -268,20 +279,23 @@ export class Scenario {
    * Parks a session left as it was after login for the next scenario; one
    * that only sent presence is first made unavailable again, and a ping
    * answered after it shows the server has processed it (RFC 6120 §10.1,
-   * in order). Anything else that changed the session closes it.
+   * in order); one that requested the roster goes to the roster pool. Anything
+   * else that changed the session closes it.
    */
   private async parkOrClose(actor: Actor): Promise<void> {
     const login = this.logins.get(actor);
     if (!this.connections || !login || login.other || actor.stream.isClosed) return actor.close();
-    if (login.presence) {
+    if (login.presence || login.roster) {
       try {
-        actor.send(xml("presence", { type: "unavailable" }));
+        if (login.presence) actor.send(xml("presence", { type: "unavailable" }));
+        // Roster pushes of this scenario's changes arrive before the answer: none is left for the next one.
         await actor.stream.iq(xml("iq", { type: "get", to: this.domain }, xml("ping", { xmlns: NS_PING })));
       } catch {
         return actor.close();
       }
     }
-    if (!this.connections.park(actor.session, login.credentials)) await actor.close();
+    // A roster request cannot be undone: such a session waits for the next scenario that requests the roster.
+    if (!this.connections.park(actor.session, login.credentials, login.roster ? "roster" : undefined)) await actor.close();
   }
 }
 
@@ -315,7 +329,7 @@ export interface ScenarioResult {
 export const DEFAULT_SCENARIO_CONNECTIONS = 2;
 
 export async function runScenario(def: ScenarioDefinition, env: ScenarioEnvironment): Promise<ScenarioResult> {
-  const s = new Scenario(env, def.id, def.connections);
+  const s = new Scenario(env, def.id, def.connections, def.serialized === "roster" ? "roster" : undefined);
   const probed = def.advertised(env.ctx);
   let verdict: Verdict;
   let works: boolean | null = null;

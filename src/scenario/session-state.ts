@@ -8,8 +8,6 @@ import type { Element } from "@xmpp/xml";
 
 /** Payload namespaces of iq requests that change how the server treats this one session. */
 const SESSION_STATE_NAMESPACES = new Set([
-  // A roster get makes the resource "interested": roster pushes and subscription requests go to it (RFC 6121 §2.1.6, §3.1.3).
-  "jabber:iq:roster",
   // A blocklist request makes the resource get block and unblock pushes (XEP-0191 §3.2).
   "urn:xmpp:blocking",
   "urn:xmpp:carbons:2",
@@ -23,10 +21,15 @@ const SESSION_STATE_NAMESPACES = new Set([
  * What sending `el` did to the session: nothing ("none"); made it available
  * or sent directed presence ("presence"), which an unavailable presence
  * undoes (RFC 6121 §4.5.2: the server broadcasts it to everyone who had the
- * session's presence, rooms included); or something else ("other"), which
- * only closing the session undoes.
+ * session's presence, rooms included); requested or changed the roster
+ * ("roster"), which nothing undoes but which only matters to scenarios that
+ * request the roster themselves; or something else ("other"), which only
+ * closing the session undoes.
  */
-export type SessionChange = "none" | "presence" | "other";
+export type SessionChange = "none" | "presence" | "roster" | "other";
+
+/** A roster request makes the resource "interested": roster pushes and subscription requests go to it (RFC 6121 §2.1.6, §3.1.3). */
+const NS_ROSTER = "jabber:iq:roster";
 
 /** Presence types about the roster (RFC 6121 §3): account state, undone by the scenario's own cleanup. */
 const SUBSCRIPTION_TYPES = new Set(["subscribe", "subscribed", "unsubscribe", "unsubscribed"]);
@@ -37,5 +40,7 @@ export function sessionChange(el: Element): SessionChange {
   // Anything that is not a stanza (XEP-0198 <enable/>, XEP-0352 <inactive/>, a stream restart) is about this stream.
   if (!el.is("iq")) return "other";
   if (el.attrs.type === "result" || el.attrs.type === "error") return "none";
-  return el.getChildElements().some((child) => SESSION_STATE_NAMESPACES.has(child.getNS() ?? "")) ? "other" : "none";
+  const payloads = el.getChildElements().map((child) => child.getNS() ?? "");
+  if (payloads.some((ns) => SESSION_STATE_NAMESPACES.has(ns))) return "other";
+  return payloads.includes(NS_ROSTER) ? "roster" : "none";
 }

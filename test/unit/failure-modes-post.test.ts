@@ -16,7 +16,7 @@ import { ALL_CHECKS } from "../../src/checks/index.js";
 import type { CheckResult } from "../../src/report/types.js";
 import { probe } from "../../src/probe/probe.js";
 import { judge } from "../../src/runner/run.js";
-import { ConnectionLimit, ConnectionsExhausted, type Connector } from "../../src/scenario/connection-limit.js";
+import { ConnectionLimit, ConnectionsExhausted, type Connector, type SessionPool } from "../../src/scenario/connection-limit.js";
 import { ScenarioSkip } from "../../src/scenario/outcome.js";
 import type { ScenarioEnvironment } from "../../src/scenario/scenario.js";
 import { DEFAULT_BACKOFF, backoffDelay, stanzaSlowDown, streamSlowDown, type BackoffPolicy } from "../../src/scenario/slow-down.js";
@@ -618,15 +618,19 @@ describe("the connection limit", () => {
     );
   }, 60_000);
 
-  it("gives a parked session to the next login of its account, and closes the oldest parked one when a new connection needs its slot", async () => {
-    const limit = new ConnectionLimit({ max: 2 });
+  /** Two logins of the account by one scenario, parked in `pools` as it ends (which leaves parked sessions open). */
+  async function parkTwo(max: number, pools: [SessionPool | undefined, SessionPool | undefined]) {
+    const limit = new ConnectionLimit({ max });
     const server = countingConnector();
     const first = limit.forScenario(server);
-    const a = await first.connect(ACCOUNT, "r");
-    const b = await first.connect(ACCOUNT, "r");
-    expect(first.park(a, ACCOUNT)).toBe(true);
-    expect(first.park(b, ACCOUNT)).toBe(true);
-    first.end(); // ending the scenario leaves parked sessions open
+    const parked = [await first.connect(ACCOUNT, "r"), await first.connect(ACCOUNT, "r")] as const;
+    parked.forEach((session, i) => expect(first.park(session, ACCOUNT, pools[i])).toBe(true));
+    first.end();
+    return { limit, server, parked };
+  }
+
+  it("gives a parked session to the next login of its account, and closes the oldest parked one when a new connection needs its slot", async () => {
+    const { limit, server, parked: [a, b] } = await parkTwo(2, [undefined, undefined]);
     expect([server.open, limit.openConnections]).toEqual([2, 2]);
 
     const second = limit.forScenario(server);
@@ -646,6 +650,23 @@ describe("the connection limit", () => {
     const third = limit.forScenario(server);
     expect(third.park(a, ACCOUNT)).toBe(false);
     third.end();
+  });
+
+  it("gives a session that requested the roster only to a login that asks the roster pool, and that login a plain one when none is parked", async () => {
+    const { limit, server, parked: [interested, plain] } = await parkTwo(4, ["roster", undefined]);
+
+    const other = limit.forScenario(server);
+    expect(await other.connect(ACCOUNT, "r")).toBe(plain); // never the interested one
+    const fresh = await other.connect(ACCOUNT, "r");
+    expect(fresh).not.toBe(interested);
+    expect(other.reused(fresh)).toBe(false);
+    other.end();
+
+    const roster = limit.forScenario(server);
+    expect(await roster.connect(ACCOUNT, "r", { pool: "roster" })).toBe(interested);
+    expect(roster.reused(interested)).toBe(true);
+    roster.end();
+    expect(server.open).toBe(0);
   });
 
   it("a reservation outside the scenarios (the login-cost table's) counts against the limit until it is given back", async () => {

@@ -17,8 +17,12 @@ describe("what a sent stanza does to the session (whether it can be parked for t
     expect(sessionChange(xml("presence", { type: "unavailable" }))).toBe("presence");
   });
 
-  it("roster and blocklist interest, carbons, push, and stream-level elements cannot be undone", () => {
-    expect(sessionChange(xml("iq", { type: "get" }, xml("query", { xmlns: "jabber:iq:roster" })))).toBe("other");
+  it("a roster request makes it an interested resource: for scenarios that request the roster themselves", () => {
+    expect(sessionChange(xml("iq", { type: "get" }, xml("query", { xmlns: "jabber:iq:roster" })))).toBe("roster");
+    expect(sessionChange(xml("iq", { type: "set" }, xml("query", { xmlns: "jabber:iq:roster" }, xml("item", { jid: "bob@example.org" }))))).toBe("roster");
+  });
+
+  it("blocklist interest, carbons, push, and stream-level elements cannot be undone", () => {
     expect(sessionChange(xml("iq", { type: "get" }, xml("blocklist", { xmlns: "urn:xmpp:blocking" })))).toBe("other");
     expect(sessionChange(xml("iq", { type: "set" }, xml("enable", { xmlns: "urn:xmpp:carbons:2" })))).toBe("other");
     expect(sessionChange(xml("iq", { type: "set" }, xml("enable", { xmlns: "urn:xmpp:push:0", jid: "push.example.org" })))).toBe("other");
