@@ -59,9 +59,7 @@ export default [
       await alice.barrier();
       await alice.expectNone(withBody(blocked), `no message from the blocked ${peer}`, 0);
       // A bounce is sent to bob while his message is processed, so before the answer to his ping: already here, or never.
-      const bounced = await bob.stream
-        .waitFor((el) => el.is("message") && el.attrs.type === "error" && el.attrs.id === sent.attrs.id, "wait", { timeoutMs: 0 })
-        .catch(() => undefined);
+      const bounced = bob.stream.takeArrived((el) => el.is("message") && el.attrs.type === "error" && el.attrs.id === sent.attrs.id);
       s.note(bounced ? `${peer} got the error ${errorCondition(bounced)} back (§3.3: SHOULD be service-unavailable)` : `${peer} got no error back`);
 
       await change(alice, "unblock", peer);

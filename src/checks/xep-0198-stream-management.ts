@@ -11,6 +11,7 @@ import { NS_SASL2 } from "../session/sasl2.js";
 import { NS_SM } from "../session/stream-management.js";
 import { advertisedOutcome, findStreamFeature } from "./advertisement.js";
 import { defineCheck, defineScenario, type CheckContext } from "./types.js";
+import { securedBy } from "../probe/login-cost.js";
 
 export { NS_SM };
 
@@ -123,7 +124,7 @@ export default [
       const stream = await reconnect(s, alice, `${alice.label} (resumed)`);
       const sent = sm.outbound;
       const resumed = await answered(`<resumed xmlns='${NS_SM}' previd='${previd}' h='${sent}'/>`, sm.resume(stream));
-      s.loginCost("smResume", stream, `${alice.session.mechanism} ${s.target.mode === "direct" ? "over direct TLS" : "over STARTTLS"}, then <resume/>`);
+      s.loginCost("smResume", stream, `${alice.session.mechanism} ${securedBy(s.target.mode)}, then <resume/>`);
       s.ensure(resumed.attrs.previd === previd, `<resumed previd='${previd}'/>`, resumed.toString());
       s.ensure(resumed.attrs.h === String(sent), `<resumed h='${sent}'/>: the stanzas alice sent before the drop`, resumed.toString());
       const got = await stream.waitFor(withBody(meanwhile), "wait", { timeoutMs: stream.options.timeoutMs }).catch(() => undefined);

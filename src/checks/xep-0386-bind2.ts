@@ -18,6 +18,7 @@ import { advertisedOutcome, bind2InlineFeature, bind2Path, findStreamFeature } f
 import type { CheckContext } from "./types.js";
 import { defineCheck, defineScenario } from "./types.js";
 import { discoAnswered, sasl2Login } from "../scenario/sasl2.js";
+import { securedBy } from "../probe/login-cost.js";
 
 const NS_FORWARD = "urn:xmpp:forward:0";
 const NS_CHATSTATES = "http://jabber.org/protocol/chatstates";
@@ -113,7 +114,7 @@ export default [
       const result = outcome.smEnable;
       s.ensure(result, `<enabled xmlns='${NS_SM}'/> (or <failed/>) inside <bound/>`, redactedXml(outcome.success));
       s.ensure(result!.is("enabled"), `<enabled xmlns='${NS_SM}'/>: Stream Management on`, result!.toString());
-      s.loginCost("sasl2", stream, `${outcome.mechanism} ${s.target.mode === "direct" ? "over direct TLS" : "over STARTTLS"}`);
+      s.loginCost("sasl2", stream, `${outcome.mechanism} ${securedBy(s.target.mode)}`);
       const sm = adoptInlineSm(stream, result!);
       // An <a h/> after our own <close/> is irrelevant; end cleanly with a last ack.
       s.cleanup("end the managed session", () => sm.close());

@@ -28,6 +28,7 @@ import { NS_SM, type StreamManagement } from "../session/stream-management.js";
 import { NS_PING, NS_STREAM, type XmppStream } from "../session/stream.js";
 import { advertisedOutcome, findStreamFeature } from "./advertisement.js";
 import { defineCheck, defineScenario } from "./types.js";
+import { securedBy } from "../probe/login-cost.js";
 
 const spec = (section: string, anchor: string) => ({
   doc: "XEP-0388",
@@ -257,7 +258,7 @@ export default [
       const resumed = outcome.smResume;
       s.ensure(resumed?.is("resumed"), `<resumed xmlns='${NS_SM}' previd='${enabled.attrs.id}' h='${sent}'/> inside <success/>`, redactedXml(outcome.success));
       resumedSm = adoptResumedSm(stream, sm, resumed!, arrived.stop());
-      s.loginCost("sasl2Resume", stream, `${outcome.mechanism} ${s.target.mode === "direct" ? "over direct TLS" : "over STARTTLS"}, <resume/> inside <authenticate/>`);
+      s.loginCost("sasl2Resume", stream, `${outcome.mechanism} ${securedBy(s.target.mode)}, <resume/> inside <authenticate/>`);
       s.ensure(resumed!.attrs.previd === enabled.attrs.id, `<resumed previd='${enabled.attrs.id}'/>`, resumed!.toString());
       s.ensure(resumed!.attrs.h === String(sent), `<resumed h='${sent}'/>: the stanzas alice sent before the drop`, resumed!.toString());
       s.ensure(!outcome.bound, "no <bound/>: a resumed session keeps its resource (XEP-0386 §3.2)", redactedXml(outcome.success));

@@ -13,6 +13,7 @@ import { advertisedOutcome, findStreamFeature } from "./advertisement.js";
 import { defineCheck, defineScenario, type CheckContext } from "./types.js";
 import { connectOptions, discoAnswered, probedSasl2, sasl2Login, securedStream } from "../scenario/sasl2.js";
 import { NS_SASL2 } from "../session/sasl2.js";
+import { securedBy } from "../probe/login-cost.js";
 
 export const NS_FAST = "urn:xmpp:fast:0";
 
@@ -146,7 +147,7 @@ export default [
           s.cleanup(`invalidate the rotated FAST token for ${mechanism}`, () => invalidate(s, rotated, userAgent).catch(() => {}));
         }
         s.ensure(outcome.bound, "<bound/>: the token login bound a resource", redactedXml(outcome.success));
-        s.loginCost("fast", stream, `${mechanism} ${s.target.mode === "direct" ? "over direct TLS" : "over STARTTLS"}, Bind2`);
+        s.loginCost("fast", stream, `${mechanism} ${securedBy(s.target.mode)}, Bind2`);
         await discoAnswered(s, stream);
         rows.push([mechanism, outcome.authorizationIdentifier ?? "", outcome.serverVerified ? "Responder hash verified" : "no server proof sent", `${authTrips}`]);
         await stream.close();

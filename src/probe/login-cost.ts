@@ -53,6 +53,11 @@ export const LOGIN_FLAVOURS = {
 
 export type LoginFlavour = keyof typeof LOGIN_FLAVOURS;
 
+/** How the stream of a login was secured, for a row's note. */
+export function securedBy(mode: Target["mode"]): string {
+  return mode === "direct" ? "over direct TLS" : "over STARTTLS";
+}
+
 /**
  * The rows that the run's scenarios measure as they log in their own way
  * (XEP-0368's direct TLS login, XEP-0198's resumption, SASL2, FAST…): each
@@ -113,7 +118,7 @@ export async function measureLoginCosts(target: Target, credentials: Credentials
   // Traffic outside the measured logins (probing the offer, getting tokens, the sessions to resume) is the run's too.
   const base: ConnectOptions = { ...endpointOf(target), meter: target.meter };
   const bare = `${credentials.username}@${target.domain}`;
-  const over = target.mode === "direct" ? "over direct TLS" : "over STARTTLS";
+  const over = securedBy(target.mode);
   const wanted = (label: string) => !options.flavours || options.flavours.some((f) => LOGIN_FLAVOURS[f] === label);
   if (options.flavours?.length === 0) return [];
   const results: LoginCost[] = [];

@@ -445,8 +445,9 @@ export async function runTarget(opts: RunOptions, hooks: RunHooks = {}): Promise
     await measuringLoginCosts;
     if (wantLoginCosts) {
       // A scenario that did not get as far as its login (skipped, failed first): measured here instead.
-      if (!opts.signal?.aborted) await measureFlavours([...byScenarios].filter((f) => !target.loginCosts!.has(f)));
-      loginCosts = target.loginCosts!.merged(measured);
+      const book = target.loginCosts!;
+      if (!opts.signal?.aborted) await measureFlavours([...byScenarios].filter((f) => !book.has(f)));
+      loginCosts = book.merged(measured);
     }
     await connectionLimit.closeIdle();
     errors.push(...connectionLimit.notes);

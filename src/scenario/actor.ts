@@ -189,7 +189,7 @@ export async function arrivedPromptly(
 ): Promise<Element | undefined> {
   await sender.barrier();
   await new Promise((resolve) => setTimeout(resolve, graceMs));
-  return receiver.waitFor(match, "wait", { timeoutMs: 0 }).catch(() => undefined);
+  return receiver.takeArrived(match);
 }
 
 /** Matches a message with this exact body (bodies carry a unique token per scenario). */
