@@ -94,10 +94,11 @@ export interface ScenarioDefinition extends CheckMeta {
   /**
    * State of the accounts this scenario changes and other scenarios naming
    * the same state depend on ("roster": the account's roster and its
-   * subscriptions with the peer). Such scenarios run one after another, but
-   * alongside the scenarios that leave that state alone.
+   * subscriptions with the peer; "profile": the vCard and the avatar nodes;
+   * "bookmarks": both bookmark stores). Such scenarios run one after
+   * another, but alongside the scenarios that leave that state alone.
    */
-  serialized?: "roster";
+  serialized?: "roster" | "profile" | "bookmarks";
   /**
    * The most connections this scenario holds at once, its cleanups' logins
    * included (default 2, what most hold). The connection limit plans with

@@ -40,6 +40,7 @@ export default [
     requirement: REQUIREMENT,
     title: "Bookmarks in private XML storage: a conference bookmark is stored and read back",
     needs: ["account"],
+    serialized: "bookmarks",
     advertised: storageAdvertised,
     run: async (s) => {
       const alice = await s.login("account", "A");

@@ -45,6 +45,7 @@ export default [
     requirement: "If a vCard exists for the user, the server MUST return in an IQ-result:",
     title: "vCard: the user stores a vCard and gets it back",
     needs: ["account"],
+    serialized: "profile",
     advertised: vcardAdvertised,
     run: async (s) => {
       const alice = await s.login("account", "A");
@@ -65,6 +66,7 @@ export default [
       "In accordance with XMPP Core, a compliant server MUST respond on behalf of the requestor and not forward the IQ to the requestee's connected resource.",
     title: "vCard: another user gets the user's vCard from the server, not from the user's client",
     needs: ["account", "peer"],
+    serialized: "profile",
     advertised: vcardAdvertised,
     run: async (s) => {
       s.bareJid("peer"); // without a second account: skip before changing anything

@@ -32,6 +32,7 @@ export default [
     requirement: REQUIREMENT,
     title: "vCard avatars: a contact gets the user's vCard with the photo, its hash matching",
     needs: ["account", "peer"],
+    serialized: "profile",
     advertised: vcardAdvertised,
     run: async (s) => {
       s.bareJid("peer"); // without a second account: skip before changing anything

@@ -42,6 +42,7 @@ export default [
       "Upon receiving a publication request to the 'urn:xmpp:avatar:metadata' node the service MUST look up the corresponding item published in the 'urn:xmpp:avatar:data' node and store the content of the data element as a photo in the vcard.",
     title: "Avatar conversion: an avatar published in PEP (XEP-0084) appears as the vCard photo",
     needs: ["account"],
+    serialized: "profile",
     advertised: conversionAdvertised,
     run: async (s) => {
       const alice = await s.login("account", "A");
@@ -75,6 +76,7 @@ export default [
       "Upon receiving a vCard publication request with a valid photo attached to it a service MUST first publish an item to the 'urn:xmpp:avatar:data' node on behalf of the requesting entity.",
     title: "Avatar conversion: a vCard photo appears as the PEP avatar (XEP-0084)",
     needs: ["account"],
+    serialized: "profile",
     advertised: conversionAdvertised,
     run: async (s) => {
       const alice = await s.login("account", "A");

@@ -73,6 +73,7 @@ export default [
       "publish-options (as defined in XEP-0060) MUST be supported by the server in order to check that the node is correctly configured before publishing a new conference.",
     title: "PEP Native Bookmarks: a bookmark published with the §3.3 publish-options is stored, retrieved and retracted",
     needs: ["account"],
+    serialized: "bookmarks",
     advertised: pepBookmarksAdvertised,
     run: async (s) => {
       const alice = await s.login("account", "A");
@@ -102,6 +103,7 @@ export default [
       "When a client publishes a new item, the server MAY collate all items, casting them into the 'storage:bookmarks' namespace and setting the jid attribute to the item id in each case.",
     title: "Bookmarks #compat: a PEP bookmark is visible in private XML storage (storage:bookmarks), and gone after its retraction",
     needs: ["account"],
+    serialized: "bookmarks",
     advertised: compatAdvertised,
     run: async (s) => {
       const alice = await s.login("account", "A");

@@ -3,7 +3,6 @@
  * accounts), probe, judge the advertisement checks, run the live scenarios
  * (concurrently, each under its own deadline), score, and build the report.
  */
-import pLimit from "p-limit";
 import { ALL_CHECKS } from "../checks/index.js";
 import type { Check, CheckContext, CheckOutcome } from "../checks/types.js";
 import { LOGIN_FLAVOURS, LoginCostBook, measureLoginCosts, type LoginCost, type LoginFlavour } from "../probe/login-cost.js";
@@ -22,6 +21,7 @@ import { XmppStream, type StreamLimits } from "../session/stream.js";
 import { TrafficMeter } from "../session/traffic.js";
 import { traceSection } from "../session/trace.js";
 import { ConnectionLimit } from "../scenario/connection-limit.js";
+import { runScheduled } from "./schedule.js";
 
 export interface RunOptions {
   /** The target's name in the report (default: the domain). */
@@ -186,16 +186,12 @@ export async function judge(
     }
     done(resultOf(check, outcome, performance.now() - started));
   };
-  const limit = pLimit(Math.max(1, options.concurrency));
-  // One queue per serialized state; waiting in it holds no concurrency slot.
-  const queues = new Map<string, ReturnType<typeof pLimit>>();
-  const queued = (c: (typeof scenarios)[number]) => {
-    const state = c.kind === "scenario" ? c.serialized : undefined;
-    if (!state) return limit(() => runOne(c));
-    if (!queues.has(state)) queues.set(state, pLimit(1));
-    return queues.get(state)!(() => limit(() => runOne(c)));
-  };
-  await Promise.all(scenarios.filter((c) => !(c.kind === "scenario" && c.exclusive)).map(queued));
+  await runScheduled(
+    scenarios.filter((c) => !(c.kind === "scenario" && c.exclusive)),
+    (c) => (c.kind === "scenario" ? c.serialized : undefined),
+    options.concurrency,
+    runOne,
+  );
   for (const c of scenarios.filter((c) => c.kind === "scenario" && c.exclusive)) await runOne(c);
 
   // Report in declaration order, whatever order they finished in.

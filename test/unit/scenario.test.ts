@@ -236,6 +236,24 @@ describe("running many scenarios", () => {
     expect(r2[0]).toBeGreaterThanOrEqual(r1[1]); // the second roster scenario waited for the first
     expect(free[0]).toBeLessThan(r1[1]); // the other one did not
   });
+
+  it("gives a free slot to a started chain's next scenario before the independent ones, and waiting for a chain holds no slot", async () => {
+    const order: string[] = [];
+    const timed = (id: string, extra: Partial<ScenarioDefinition> = {}) =>
+      scenario(
+        async () => {
+          order.push(id);
+          await sleep(extra.serialized ? 10 : 60);
+        },
+        true,
+        { id, ...extra },
+      );
+    // Declared last, the chain's second scenario still goes before the free ones once the first is done.
+    const checks = [timed("t.p1", { serialized: "profile" }), timed("t.f1"), timed("t.f2"), timed("t.f3"), timed("t.p2", { serialized: "profile" })];
+    const { results } = await judge(checks, context(), { timeoutMs: 500, concurrency: 2, scenarioEnv: env() });
+    expect(results.map((r) => r.verdict)).toEqual(["pass", "pass", "pass", "pass", "pass"]);
+    expect(order).toEqual(["t.p1", "t.f1", "t.p2", "t.f2", "t.f3"]);
+  });
 });
 
 describe("the connections scenarios open themselves", () => {
