@@ -101,7 +101,7 @@ async function loginWith(s: Scenario, mechanism: string, binding?: ChannelBindin
     if (err instanceof SessionError && err.kind === "auth") s.fail(`a successful ${mechanism} login${binding ? ` with ${binding}` : ""}`, err.message);
     throw err;
   }
-  s.cleanup(`close ${label}`, () => session.stream.close());
+  s.closeAtEnd(label, session.stream);
   return session;
 }
 
@@ -120,6 +120,7 @@ function scramScenario(opts: { mechanism: string; level: ScenarioDefinition["lev
       if (!offered.includes(mechanism)) s.fail(`${mechanism} among the SASL mechanisms`, offered.join(", ") || "none");
       const session = await loginWith(s, mechanism);
       await discoAnswered(s, session.stream);
+      s.handOver(session); // as after login: the next scenario needs no login of its own
       s.summary = `logged in as ${session.jid} with ${mechanism}; the server signature verified and disco#info was answered`;
     },
   });
@@ -162,10 +163,12 @@ function bindingScenario(opts: {
       }
       if (type === "tls-unique" && o.tlsProtocol === "TLSv1.3") s.skip("tls-unique is not defined for TLS 1.3 (RFC 8446 §C.5)");
       const rows: string[][] = [];
-      for (const mechanism of plus) {
+      for (const [i, mechanism] of plus.entries()) {
         const session = await loginWith(s, mechanism, type);
         rows.push([mechanism, type, session.jid, "server signature verified"]);
-        await session.stream.close();
+        // The last one, as after login, is the next scenario's: it needs no login of its own.
+        if (i === plus.length - 1) s.handOver(session);
+        else await session.stream.close();
       }
       s.evidence.push({ type: "table", title: `-PLUS logins with ${type}`, columns: ["mechanism", "channel binding", "bound JID", "result"], rows });
       s.summary = `${plus.join(", ")} with ${type}: each login succeeded and the server signature over the channel binding verified`;

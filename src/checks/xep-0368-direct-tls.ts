@@ -159,8 +159,9 @@ export default [
         s.summary =
           `logged in over direct TLS at ${used.host}:${used.port} as ${session.jid} ` +
           `(${info!.protocol ?? "?"}, ALPN ${info!.alpn ? String(info!.alpn) : "not negotiated"}, ${loginRoundTrips} round trips; ${srv})`;
+        s.handOver(session); // as after login (a ping is all it was asked): the next scenario needs no login of its own
       } finally {
-        await stream.close();
+        s.closeAtEnd("the direct TLS session", stream);
       }
     },
   }),

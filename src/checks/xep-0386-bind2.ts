@@ -11,7 +11,7 @@ import { xml, type Element } from "@xmpp/xml";
 import { arrivedPromptly } from "../scenario/actor.js";
 import { ScenarioFailure } from "../scenario/outcome.js";
 import type { Scenario } from "../scenario/scenario.js";
-import { NS_CARBONS, NS_CSI, adoptInlineSm, newUserAgent } from "../session/sasl2.js";
+import { NS_CARBONS, NS_CSI, adoptInlineSm, newUserAgent, sasl2Session } from "../session/sasl2.js";
 import { NS_SM } from "../session/stream-management.js";
 import { NS_PING, type XmppStream } from "../session/stream.js";
 import { advertisedOutcome, bind2InlineFeature, bind2Path, findStreamFeature } from "./advertisement.js";
@@ -88,7 +88,8 @@ export default [
     needs: ["account"],
     advertised: bind2Advertised,
     run: async (s) => {
-      const { stream, outcome } = await bind2(s, "alice (Bind 2)");
+      const login = await bind2(s, "alice (Bind 2)");
+      const { stream, outcome } = login;
       const resource = outcome.authorizationIdentifier!.split("/").slice(1).join("/");
       s.note(
         resource.includes("xepcheck")
@@ -96,6 +97,7 @@ export default [
           : `the resource "${resource}" does not include the <tag/> "xepcheck" (§3.2.1 SHOULD)`,
       );
       const features = await discoAnswered(s, stream);
+      s.handOver(sasl2Session(login)); // bound, nothing enabled inline: the next scenario needs no login of its own
       s.summary = `bound ${outcome.authorizationIdentifier} inside SASL2 (<bound/> in <success/>); disco#info of ${s.domain} answered with ${features} features on the session`;
     },
   }),

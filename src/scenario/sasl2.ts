@@ -78,7 +78,7 @@ export async function sasl2Login(s: Scenario, label: string, request: ScenarioSa
     if (err instanceof Sasl2NotOffered) throw new ScenarioFailure("<authentication xmlns='urn:xmpp:sasl:2'/> in the stream features after TLS", err.message);
     throw err;
   }
-  s.cleanup(`close ${label}`, () => login.stream.close());
+  s.closeAtEnd(label, login.stream);
   s.note(`${label}: SASL2 ${login.outcome.mechanism} succeeded as ${login.outcome.authorizationIdentifier ?? "(no authorization-identifier)"}`);
   return login;
 }

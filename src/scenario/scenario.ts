@@ -84,9 +84,8 @@ export class Scenario {
    */
   advertised: boolean | null | undefined;
   private readonly cleanups: { what: string; fn: () => Promise<void> }[] = [];
-  private readonly actors: Actor[] = [];
-  /** Each logged-in actor's credentials and what it did to its session's state (see finish()). */
-  private readonly logins = new Map<Actor, { credentials: Credentials; presence: boolean; roster: boolean; other: boolean }>();
+  /** Each logged-in session's credentials and what was done to its state (see finish()). */
+  private readonly logins = new Map<Session, { credentials: Credentials; presence: boolean; roster: boolean; other: boolean }>();
   private readonly raw: XmppStream[] = [];
   private readonly connections: ScenarioConnections | undefined;
   private closed = false;
@@ -168,15 +167,36 @@ export class Scenario {
       backoff: this.env.backoff ?? DEFAULT_BACKOFF,
       slowedDown: (note) => this.slowedDown(note),
     });
-    const login = { credentials: creds, presence: false, roster: false, other: false };
+    this.track(session, creds);
+    return actor;
+  }
+
+  /**
+   * A session this scenario logged in itself (a SCRAM variant, direct TLS,
+   * Bind 2), bound as `role`'s account, for the scenarios after it: when this
+   * one ends it goes to the pool like the sessions of login(), if what is
+   * sent on it from now on leaves it as after login, and is closed otherwise.
+   */
+  handOver(session: Session, role: Role = "account"): void {
+    this.track(session, this.credentials(role));
+  }
+
+  /** Closes `stream` when the scenario ends, unless it belongs to a session handed over by then. */
+  closeAtEnd(label: string, stream: XmppStream): void {
+    this.cleanup(`close ${label}`, async () => {
+      if (![...this.logins.keys()].some((session) => session.stream === stream)) await stream.close();
+    });
+  }
+
+  /** Watches what is sent on `session`, for finish() to park or close it. */
+  private track(session: Session, credentials: Credentials): void {
+    const login = { credentials, presence: false, roster: false, other: false };
     session.stream.observe((el, direction) => {
       if (direction !== "out") return;
       const change = sessionChange(el);
       if (change !== "none") login[change] = true;
     });
-    this.logins.set(actor, login);
-    this.actors.push(actor);
-    return actor;
+    this.logins.set(session, login);
   }
 
   /** A fresh unauthenticated stream (as the server first answers), recorded as `label`; closed at the end. */
@@ -270,7 +290,7 @@ export class Scenario {
       }
     }
     this.closed = true;
-    await Promise.all([...this.actors.map((a) => this.parkOrClose(a)), ...this.raw.map((r) => r.close())]);
+    await Promise.all([...[...this.logins.keys()].map((session) => this.parkOrClose(session)), ...this.raw.map((r) => r.close())]);
     this.connections?.end();
     return problems;
   }
@@ -282,20 +302,21 @@ export class Scenario {
    * in order); one that requested the roster goes to the roster pool. Anything
    * else that changed the session closes it.
    */
-  private async parkOrClose(actor: Actor): Promise<void> {
-    const login = this.logins.get(actor);
-    if (!this.connections || !login || login.other || actor.stream.isClosed) return actor.close();
+  private async parkOrClose(session: Session): Promise<void> {
+    const login = this.logins.get(session);
+    const { stream } = session;
+    if (!this.connections || !login || login.other || stream.isClosed) return stream.close();
     if (login.presence || login.roster) {
       try {
-        if (login.presence) actor.send(xml("presence", { type: "unavailable" }));
+        if (login.presence) stream.send(xml("presence", { type: "unavailable" }));
         // Roster pushes of this scenario's changes arrive before the answer: none is left for the next one.
-        await actor.stream.iq(xml("iq", { type: "get", to: this.domain }, xml("ping", { xmlns: NS_PING })));
+        await stream.iq(xml("iq", { type: "get", to: this.domain }, xml("ping", { xmlns: NS_PING })));
       } catch {
-        return actor.close();
+        return stream.close();
       }
     }
     // A roster request cannot be undone: such a session waits for the next scenario that requests the roster.
-    if (!this.connections.park(actor.session, login.credentials, login.roster ? "roster" : undefined)) await actor.close();
+    if (!this.connections.park(session, login.credentials, login.roster ? "roster" : undefined)) await stream.close();
   }
 }
 
