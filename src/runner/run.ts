@@ -21,6 +21,9 @@ import { XmppStream, type StreamLimits } from "../session/stream.js";
 import { TrafficMeter } from "../session/traffic.js";
 import { traceSection } from "../session/trace.js";
 import { ConnectionLimit } from "../scenario/connection-limit.js";
+import { featuresAt } from "../checks/advertisement.js";
+import parse from "@xmpp/xml/lib/parse.js";
+import { Sasl2NotOffered, loginBind2, sasl2Offer } from "../session/sasl2.js";
 import { runScheduled } from "./schedule.js";
 
 export interface RunOptions {
@@ -244,6 +247,8 @@ function runError(err: unknown): RunError {
 interface Connection {
   endpoint: Endpoint;
   connect(credentials: Credentials, resource?: string): Promise<Session>;
+  /** SASL2 with Bind 2 (see cheapestLogin). */
+  connectBind2(credentials: Credentials, resource?: string): Promise<Session>;
   openStream(): Promise<XmppStream>;
 }
 
@@ -308,8 +313,31 @@ export async function runTarget(opts: RunOptions, hooks: RunHooks = {}): Promise
       meter.add("logins");
       return login({ ...sessionOptions(e, transport), credentials, resource });
     },
+    connectBind2: (credentials, resource) => {
+      meter.add("logins");
+      return loginBind2({ ...sessionOptions(e, transport), credentials, ...(resource ? { resource } : {}) });
+    },
     openStream: () => XmppStream.open(sessionOptions(e)),
   });
+  /**
+   * The scenarios' logins: where the server offers Bind 2 inside SASL2 (and
+   * --mechanisms does not restrict the choice), the sessions whose login is
+   * not under test log in that way, two round trips fewer than RFC 6120's.
+   */
+  const cheapestLogin = (c: Connection, probed: ProbeResult): ScenarioEnvironment["connect"] => {
+    const snapshot = featuresAt(probed.streamFeatures, "before-auth");
+    const bind2 = !opts.mechanisms && snapshot !== undefined && Boolean(sasl2Offer(parse(snapshot.xml))?.bind);
+    return async (credentials, resource, how) => {
+      if (!bind2 || how?.fresh) return c.connect(credentials, resource);
+      try {
+        return await c.connectBind2(credentials, resource);
+      } catch (err) {
+        // Offered before authentication as the probe saw it, but not on this stream: RFC 6120's login.
+        if (err instanceof Sasl2NotOffered) return c.connect(credentials, resource);
+        throw err;
+      }
+    };
+  };
 
   const finish = (outcome: TargetReport["outcome"]): TargetReport => {
     const finished = new Date();
@@ -426,7 +454,7 @@ export async function runTarget(opts: RunOptions, hooks: RunHooks = {}): Promise
         concurrency: opts.concurrency,
         scenarioEnv: {
           accounts: { account, ...(peer ? { peer } : {}) },
-          connect: conn.connect,
+          connect: cheapestLogin(conn, probe),
           openStream: conn.openStream,
           connectionLimit,
           target,

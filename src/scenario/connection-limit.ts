@@ -34,7 +34,8 @@ const poolKey = (username: string, pool?: SessionPool) => (pool ? `${username}\u
 
 /** What the runner gives scenarios to connect with. */
 export interface Connector {
-  connect(credentials: Credentials, resource: string): Promise<Session>;
+  /** A login; `fresh` when the login itself is under test (RFC 6120's, never a cheaper one). */
+  connect(credentials: Credentials, resource: string, options?: { fresh?: boolean }): Promise<Session>;
   openStream(): Promise<XmppStream>;
 }
 
@@ -246,7 +247,7 @@ export class ConnectionLimit {
         return counted(
           "a login",
           async () => {
-            const session = await connector.connect(credentials, resource);
+            const session = await connector.connect(credentials, resource, { fresh: Boolean(options.fresh) });
             if (session.openAuthenticated) this.resumeOf.set(session, session.openAuthenticated);
             countResumption(session);
             return session;

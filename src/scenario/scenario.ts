@@ -59,8 +59,12 @@ export interface ScenarioEnvironment {
   ctx: CheckContext;
   target: Target;
   accounts: { account: Credentials; peer?: Credentials };
-  /** Opens a logged-in session for these credentials (counted by the runner). */
-  connect(credentials: Credentials, resource: string): Promise<Session>;
+  /**
+   * Opens a logged-in session for these credentials (counted by the runner):
+   * the cheapest login the server offers, or with `fresh` (the login is under
+   * test) RFC 6120's.
+   */
+  connect(credentials: Credentials, resource: string, options?: { fresh?: boolean }): Promise<Session>;
   /** Opens a bare stream to the server: no TLS upgrade, no authentication (for raw protocol checks). */
   openStream(): Promise<XmppStream>;
   /** How long an expected stanza may take. */
@@ -151,7 +155,7 @@ export class Scenario {
     const resource = `xepcheck-${this.token("r")}`;
     const session = await (this.connections
       ? this.connections.connect(creds, resource, { ...options, ...(this.pool ? { pool: this.pool } : {}) })
-      : this.env.connect(creds, resource));
+      : this.env.connect(creds, resource, options));
     if (this.closed) {
       // The scenario's deadline passed while this login was under way.
       await session.stream.close();
