@@ -17,6 +17,13 @@ export const RUN_DEFAULTS = {
   concurrency: 3,
   /** Connections open at once to the server, the main session included. */
   maxConnections: 8,
+  /**
+   * Sessions of one account open at once, the main session included: below
+   * the 10 that ejabberd's and MongooseIM's default max_user_sessions allow
+   * (the eleventh replaces the oldest, which may be the account's own
+   * client), leaving room for two of the account's own clients.
+   */
+  maxAccountSessions: 8,
   scenarios: true,
   transport: "tcp",
 } as const;

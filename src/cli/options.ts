@@ -113,6 +113,7 @@ export interface RunFlags extends OutputFlags {
   maxDiscoItems?: number;
   /** Connections open at once to the server, the main session included. */
   maxConnections: number;
+  maxAccountSessions: number;
   /** DOMAIN:PORT of an external component to test XEP-0114 as (secret in XEPCHECK_COMPONENT_SECRET). */
   component?: string;
   saslMechanisms?: string[];
@@ -177,6 +178,9 @@ export function runOptionsFrom(jid: string, flags: RunFlags, env: NodeJS.Process
   if (!Number.isInteger(flags.maxConnections) || flags.maxConnections < 2) {
     throw new UsageError(`--max-connections ${flags.maxConnections}: at least 2 (the main session stays open while scenarios connect)`);
   }
+  if (!Number.isInteger(flags.maxAccountSessions) || flags.maxAccountSessions < 2) {
+    throw new UsageError(`--max-account-sessions ${flags.maxAccountSessions}: at least 2 (the main session is one of them)`);
+  }
   let component: RunOptions["component"];
   if (flags.component !== undefined) {
     const m = /^([^:\s]+):(\d{1,5})$/.exec(flags.component);
@@ -227,6 +231,7 @@ export function runOptionsFrom(jid: string, flags: RunFlags, env: NodeJS.Process
     ...(flags.maxXmlDepth ? { maxXmlDepth: flags.maxXmlDepth } : {}),
     ...(flags.maxDiscoItems ? { maxDiscoItems: flags.maxDiscoItems } : {}),
     maxConnections: flags.maxConnections,
+    maxAccountSessions: flags.maxAccountSessions,
     ...(component ? { component } : {}),
   };
 }

@@ -69,6 +69,12 @@ export function buildProgram(): Command {
     .option("--scenario-timeout <seconds>", "deadline for one live scenario", positiveSeconds, RUN_DEFAULTS.scenarioTimeout)
     .option("--concurrency <n>", "live scenarios run at once against the server", positiveInt, RUN_DEFAULTS.concurrency)
     .option("--max-connections <n>", "connections open at once to the server, the main session included (at least 2)", positiveInt, RUN_DEFAULTS.maxConnections)
+    .option(
+      "--max-account-sessions <n>",
+      "sessions of one account open at once, the main session included (at least 2; ejabberd's and MongooseIM's default limit of 10 replaces the oldest past it)",
+      positiveInt,
+      RUN_DEFAULTS.maxAccountSessions,
+    )
     .option("--component <domain:port>", "test XEP-0114 as this external component on --host (secret in $XEPCHECK_COMPONENT_SECRET)")
     .option("--no-scenarios", "only judge what the server advertises; run no live scenario")
     .option("--suite <id>", "compliance suite to score against (repeatable; see `xepcheck suites`)", list, [])

@@ -57,7 +57,7 @@ function interruptOnSignals(say: (text: string) => void): { signal: AbortSignal;
 const PER_TARGET_FLAGS = [
   "passwordFile", "register", "host", "port", "tls", "ca", "insecure", "timeout", "scenarioTimeout", "concurrency", "scenarios",
   "peer", "dns", "transport", "url", "alpn", "directTlsPort", "only", "skip", "saslMechanisms", "maxStanzaSize", "maxXmlDepth", "maxDiscoItems",
-  "maxConnections", "component",
+  "maxConnections", "maxAccountSessions", "component",
 ];
 
 const kebab = (flag: string) => `--${flag.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;

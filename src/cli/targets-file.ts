@@ -40,6 +40,7 @@ type Options = {
   maxXmlDepth?: number;
   maxDiscoItems?: number;
   maxConnections?: number;
+  maxAccountSessions?: number;
 };
 
 interface TargetEntry extends Options {
@@ -178,6 +179,7 @@ function planTarget(t: TargetEntry, file: string, env: NodeJS.ProcessEnv, suites
     ...(t.maxXmlDepth ? { maxXmlDepth: t.maxXmlDepth } : {}),
     ...(t.maxDiscoItems ? { maxDiscoItems: t.maxDiscoItems } : {}),
     ...(t.maxConnections !== undefined ? { maxConnections: t.maxConnections } : {}),
+    ...(t.maxAccountSessions !== undefined ? { maxAccountSessions: t.maxAccountSessions } : {}),
     ...(t.component ? { component: `${t.component.domain}:${t.component.port}` } : {}),
     ...(t.peer ? { peer: t.peer.jid } : {}),
     suite: suites,

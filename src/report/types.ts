@@ -82,6 +82,8 @@ export interface TargetReport {
     maxDiscoItems?: number;
     /** Connections open at once to the server (--max-connections). */
     maxConnections?: number;
+    /** Sessions of one account open at once (--max-account-sessions). */
+    maxAccountSessions?: number;
     /** The external component tested as, DOMAIN:PORT (--component; never its secret). */
     component?: string;
     suites: string[];

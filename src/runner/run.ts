@@ -25,6 +25,7 @@ import { featuresAt } from "../checks/advertisement.js";
 import parse from "@xmpp/xml/lib/parse.js";
 import { Sasl2NotOffered, loginBind2, sasl2Offer } from "../session/sasl2.js";
 import { runScheduled } from "./schedule.js";
+import { RUN_DEFAULTS } from "../cli/defaults.js";
 
 export interface RunOptions {
   /** The target's name in the report (default: the domain). */
@@ -77,6 +78,8 @@ export interface RunOptions {
   signal?: AbortSignal;
   /** Connections open at once to the server, the main session included (default 8). */
   maxConnections?: number;
+  /** Sessions of one account open at once, the main session included (--max-account-sessions). */
+  maxAccountSessions?: number;
   /** An external component to connect as for XEP-0114 (--component). */
   component?: { domain: string; port: number; secret: string };
 }
@@ -364,6 +367,7 @@ export async function runTarget(opts: RunOptions, hooks: RunHooks = {}): Promise
         ...(opts.maxXmlDepth ? { maxXmlDepth: opts.maxXmlDepth } : {}),
         ...(opts.maxDiscoItems ? { maxDiscoItems: opts.maxDiscoItems } : {}),
         ...(opts.maxConnections ? { maxConnections: opts.maxConnections } : {}),
+        ...(opts.maxAccountSessions ? { maxAccountSessions: opts.maxAccountSessions } : {}),
         ...(opts.component ? { component: `${opts.component.domain}:${opts.component.port}` } : {}),
         suites: opts.suites,
         only: opts.only,
@@ -425,7 +429,11 @@ export async function runTarget(opts: RunOptions, hooks: RunHooks = {}): Promise
     }
     const target = scenarioTarget(opts, domain, conn.endpoint, meter);
     // The main session stays open while scenarios connect.
-    const connectionLimit = new ConnectionLimit({ max: (opts.maxConnections ?? 8) - 1 });
+    const connectionLimit = new ConnectionLimit({
+      max: (opts.maxConnections ?? RUN_DEFAULTS.maxConnections) - 1,
+      perAccount: opts.maxAccountSessions ?? RUN_DEFAULTS.maxAccountSessions,
+      outside: [account.username],
+    });
     // The ways in that no selected scenario logs in itself, each logged in once and measured,
     // alongside the scenarios: they are independent of them, and hold one of the connections
     // the limit allows (one login at a time; a session to resume is dropped before the login

@@ -1,7 +1,8 @@
 /**
  * Politeness towards one server: at most `max` connections of the scenarios
  * open at once (logins, raw streams, the extra logins of XEP-0198
- * resumption), and a pause before the next connection when the server ended
+ * resumption), at most `perAccount` of them sessions of one account (parked
+ * ones included: the server counts them), and a pause before the next connection when the server ended
  * a session, or refused one, asking us to slow down (stream error
  * <policy-violation/> or <resource-constraint/>, see slow-down.ts). Each
  * pause is recorded as a run-level note.
@@ -10,8 +11,10 @@
  * end, so a plain semaphore can deadlock (eight allowed, four scenarios
  * holding two each, each waiting for a third). A connection is granted only
  * if afterwards every scenario holding connections could still get up to
- * `perScenario` of them, in some order (the banker's algorithm); otherwise
- * it waits. Scenarios that already hold connections may thus go first.
+ * `perScenario` of them, in some order (the banker's algorithm, with each
+ * account's sessions as a second kind of resource, of which any scenario
+ * may still need all it claims); otherwise it waits. Scenarios that already
+ * hold connections may thus go first.
  *
  * It also keeps the run's pool of idle sessions: a scenario that ends with a
  * logged-in session it left as it found it (see session-state.ts) parks it
@@ -58,8 +61,12 @@ export interface ScenarioConnections extends Connector {
   park(session: Session, credentials: Credentials, pool?: SessionPool): boolean;
   /** Whether connect() gave this session from the pool rather than a new login. */
   reused(session: Session): boolean;
-  /** Any other connection the scenario opens itself (another port, transport or login flow), counted the same way. */
-  count<T>(what: string, open: () => Promise<T>, streamOf: (opened: T) => XmppStream): Promise<T>;
+  /**
+   * Any other connection the scenario opens itself (another port, transport
+   * or login flow), counted the same way; `account`, the user it logs in as
+   * (or may: a raw stream), for the per-account limit.
+   */
+  count<T>(what: string, open: () => Promise<T>, streamOf: (opened: T) => XmppStream, account?: string): Promise<T>;
   /** Drops the connections the scenario left open and refuses its waiting requests. */
   end(): void;
 }
@@ -73,6 +80,13 @@ export interface ConnectionLimitOptions {
    * own logins included (measured on a full run against Prosody).
    */
   perScenario?: number;
+  /**
+   * Most sessions of one account open at once, parked ones and those in
+   * `outside` included (default: no limit beyond `max`).
+   */
+  perAccount?: number;
+  /** Sessions open outside the limit (the runner's main session), by account: they count against perAccount. */
+  outside?: string[];
   backoff?: BackoffPolicy;
 }
 
@@ -96,14 +110,18 @@ export class ConnectionsExhausted extends Error {
 
 interface Lease {
   held: number;
+  /** Of `held`, how many by account. */
+  heldBy: Map<string, number>;
   /** The most it will hold (default: perScenario). */
   claim?: number;
 }
 
 interface Waiting {
   lease: Lease;
-  /** For a login: the account, whose parked session is granted if there is one. */
+  /** For a login: the pool key of the account, whose parked session is granted if there is one. */
   account?: string;
+  /** The user the connection logs in as, for perAccount. */
+  user?: string;
   grant: (parked?: Session) => void;
   refuse: (err: Error) => void;
 }
@@ -113,8 +131,11 @@ export class ConnectionLimit {
   /** Every pause the server asked for, in order. */
   readonly notes: SlowDownNote[] = [];
   private readonly perScenario: number;
+  private readonly perAccount: number;
   private readonly backoff: BackoffPolicy;
   private open = 0;
+  /** Sessions open by account: the scenarios' (parked included) and those outside the limit. */
+  private readonly openBy = new Map<string, number>();
   private highWater = 0;
   /** Leases holding at least one connection. */
   private readonly holders = new Set<Lease>();
@@ -134,6 +155,9 @@ export class ConnectionLimit {
     if (!Number.isInteger(options.max) || options.max < 1) throw new RangeError(`the connection limit must be a positive integer, not ${options.max}`);
     this.max = options.max;
     this.perScenario = Math.min(options.perScenario ?? 5, this.max);
+    this.perAccount = options.perAccount ?? Infinity;
+    if (!(this.perAccount >= 1)) throw new RangeError(`the per-account limit must be at least 1, not ${options.perAccount}`);
+    for (const user of options.outside ?? []) this.countUser(user, +1);
     this.backoff = options.backoff ?? DEFAULT_BACKOFF;
   }
 
@@ -175,30 +199,30 @@ export class ConnectionLimit {
    * scenario's own back-off notes.
    */
   forScenario(connector: Connector, note: (text: string) => void = () => {}, claim?: number): ScenarioConnections {
-    const lease: Lease = { held: 0, ...(claim !== undefined ? { claim: Math.max(1, Math.min(claim, this.max)) } : {}) };
+    const lease: Lease = { held: 0, heldBy: new Map(), ...(claim !== undefined ? { claim: Math.max(1, Math.min(claim, this.max)) } : {}) };
     /** Each slot taken and not given back: its release, and its stream once open. */
     const slots = new Map<(parked?: boolean) => void, XmppStream | undefined>();
     const reused = new WeakSet<Session>();
     let ended = false;
 
-    /** A slot of this lease for `stream` (undefined until open), given back when the stream closes or is parked. */
-    const slotFor = (stream?: XmppStream) => {
+    /** A slot of this lease for `stream` (undefined until open) of `user`, given back when the stream closes or is parked. */
+    const slotFor = (user: string | undefined, stream?: XmppStream) => {
       let released = false;
       const release = (parked = false) => {
         if (released) return;
         released = true;
         slots.delete(release);
-        this.release(lease, parked);
+        this.release(lease, parked, user);
       };
       slots.set(release, stream);
       return release;
     };
 
     /** Takes a slot, opens, and gives the slot back when the stream closes; a refusal asking us to slow down is tried again later. */
-    const counted = async <T>(what: string, open: () => Promise<T>, streamOf: (opened: T) => XmppStream): Promise<T> => {
+    const counted = async <T>(what: string, open: () => Promise<T>, streamOf: (opened: T) => XmppStream, user?: string): Promise<T> => {
       for (let attempt = 0; ; attempt++) {
-        await this.acquire(lease);
-        const release = slotFor();
+        await this.acquire(lease, undefined, user);
+        const release = slotFor(user);
         try {
           const opened = await open();
           this.slowDowns = 0;
@@ -229,13 +253,13 @@ export class ConnectionLimit {
       connect: async (credentials, resource, options = {}) => {
         const parked = options.fresh
           ? undefined
-          : ((options.pool ? await this.acquireParked(lease, poolKey(credentials.username, options.pool)) : undefined) ??
-            (await this.acquireParked(lease, credentials.username)));
+          : ((options.pool ? await this.acquireParked(lease, poolKey(credentials.username, options.pool), credentials.username) : undefined) ??
+            (await this.acquireParked(lease, credentials.username, credentials.username)));
         if (parked) {
           // What arrived while it was parked belongs to no scenario.
           parked.stream.resetForReuse();
           reused.add(parked);
-          const release = slotFor(parked.stream);
+          const release = slotFor(credentials.username, parked.stream);
           onClose(parked.stream, () => release());
           countResumption(parked);
           if (ended) {
@@ -253,6 +277,7 @@ export class ConnectionLimit {
             return session;
           },
           (session) => session.stream,
+          credentials.username,
         );
       },
       openStream: () => counted("a stream", () => connector.openStream(), (stream) => stream),
@@ -288,7 +313,7 @@ export class ConnectionLimit {
    * function gives them back.
    */
   async reserve(count: number): Promise<() => void> {
-    const lease: Lease = { held: 0, claim: count };
+    const lease: Lease = { held: 0, heldBy: new Map(), claim: count };
     for (let i = 0; i < count; i++) await this.acquire(lease);
     let released = false;
     return () => {
@@ -305,15 +330,16 @@ export class ConnectionLimit {
    * own retries), so a parked session that arrives meanwhile is not missed
    * for long.
    */
-  private async acquireParked(lease: Lease, account: string): Promise<Session | undefined> {
+  private async acquireParked(lease: Lease, account: string, user: string): Promise<Session | undefined> {
     if (!this.idle.get(account)?.length) return undefined;
-    const parked = await this.acquire(lease, account);
-    if (!parked) this.release(lease);
+    const parked = await this.acquire(lease, account, user);
+    if (!parked) this.release(lease, false, user);
     return parked;
   }
 
   /** Closes every parked session (the run's scenarios are done). */
   async closeIdle(): Promise<void> {
+    for (const [key, list] of this.idle) this.countUser(userOf(key), -list.length);
     const sessions = [...this.idle.values()].flat();
     this.idle.clear();
     this.open -= this.idleCount;
@@ -321,25 +347,30 @@ export class ConnectionLimit {
     await Promise.all(sessions.map((s) => s.stream.close()));
   }
 
-  /** Closes the oldest parked session of the account with most parked, to give its slot to a new connection. */
-  private evictIdle(): void {
-    const [key, list] = [...this.idle].sort((a, b) => b[1].length - a[1].length)[0] ?? [];
+  /**
+   * Closes the oldest parked session of the account with most parked (of
+   * `user`'s accounts only, when given), to give its slot to a new connection.
+   */
+  private evictIdle(user?: string): void {
+    const candidates = [...this.idle].filter(([key, list]) => list.length && (user === undefined || userOf(key) === user));
+    const [key, list] = candidates.sort((a, b) => b[1].length - a[1].length)[0] ?? [];
     const session = list?.shift();
     if (!key || !list || !session) return;
     if (!list.length) this.idle.delete(key);
     this.idleCount--;
     this.open--;
+    this.countUser(userOf(key), -1);
     // Closed politely in the background: the new connection does not wait for the server's closing element.
     void session.stream.close();
   }
 
   /** Waits for a slot (see the module comment), then for any pause the server asked for. */
-  private async acquire(lease: Lease, account?: string): Promise<Session | undefined> {
+  private async acquire(lease: Lease, account?: string, user?: string): Promise<Session | undefined> {
     if (lease.held >= this.max) {
       throw new ScenarioSkip(`this scenario needs more than ${this.max} connections at once, the limit of connections to the server (--max-connections)`);
     }
     const parked = await new Promise<Session | undefined>((grant, refuse) => {
-      this.queue.push({ lease, grant, refuse, ...(account ? { account } : {}) });
+      this.queue.push({ lease, grant, refuse, ...(account ? { account } : {}), ...(user !== undefined ? { user } : {}) });
       this.grantWhatIsSafe();
     });
     // A parked session is open already: no pause for it.
@@ -350,26 +381,50 @@ export class ConnectionLimit {
     }
   }
 
-  /** A connection of `lease` closed, or was parked (then it stays open, as idle). */
-  private release(lease: Lease, parked = false): void {
+  /** A connection of `lease` (of `user`) closed, or was parked (then it stays open, as idle). */
+  private release(lease: Lease, parked = false, user?: string): void {
     if (parked) this.idleCount++;
-    else this.open--;
+    else {
+      this.open--;
+      if (user !== undefined) this.countUser(user, -1);
+    }
+    if (user !== undefined) lease.heldBy.set(user, (lease.heldBy.get(user) ?? 1) - 1);
     if (--lease.held === 0) this.holders.delete(lease);
     this.grantWhatIsSafe();
+  }
+
+  private countUser(user: string, by: number): void {
+    const n = (this.openBy.get(user) ?? 0) + by;
+    if (n > 0) this.openBy.set(user, n);
+    else this.openBy.delete(user);
+  }
+
+  /** Sessions of `user` that a new one cannot take the place of: open, not parked. */
+  private busyOf(user: string): number {
+    let parked = 0;
+    for (const [key, list] of this.idle) if (userOf(key) === user) parked += list.length;
+    return (this.openBy.get(user) ?? 0) - parked;
   }
 
   private grantWhatIsSafe(): void {
     for (let i = 0; i < this.queue.length; ) {
       const waiting = this.queue[i]!;
-      if (this.open - this.idleCount < this.max && this.safeAfterGranting(waiting.lease)) {
+      const { user } = waiting;
+      const parkedThere = waiting.account ? Boolean(this.idle.get(waiting.account)?.length) : false;
+      const accountRoom = user === undefined || parkedThere || this.busyOf(user) < this.perAccount;
+      if (this.open - this.idleCount < this.max && accountRoom && this.safeAfterGranting(waiting.lease, user)) {
         this.queue.splice(i, 1);
         const parked = waiting.account ? this.takeParked(waiting.account) : undefined;
         if (!parked) {
+          // A parked session of the same account makes room under both limits at once.
+          if (user !== undefined && (this.openBy.get(user) ?? 0) >= this.perAccount) this.evictIdle(user);
           if (this.open >= this.max) this.evictIdle();
           this.open++;
+          if (user !== undefined) this.countUser(user, +1);
         }
         this.highWater = Math.max(this.highWater, this.open);
         waiting.lease.held++;
+        if (user !== undefined) waiting.lease.heldBy.set(user, (waiting.lease.heldBy.get(user) ?? 0) + 1);
         // Past its claim: from now on it is planned for with what it holds.
         if (waiting.lease.claim !== undefined && waiting.lease.held > waiting.lease.claim) waiting.lease.claim = waiting.lease.held;
         this.holders.add(waiting.lease);
@@ -408,28 +463,46 @@ export class ConnectionLimit {
         return session;
       }
       this.open--; // the server ended it while it was parked
+      this.countUser(userOf(account), -1);
     }
     return undefined;
   }
 
   /**
-   * Banker's check: after one more connection for `requester`, can every
-   * holder still reach its claim in some order? A requester past its claim
-   * is checked with the claim it would then have.
+   * Banker's check: after one more connection for `requester` (a session
+   * of `user`, if given, new or parked), can every holder still reach its claim in
+   * some order? A requester past its claim is checked with the claim it
+   * would then have. Any holder may need all it still claims from any one
+   * account, so it can finish only where every account has that much room.
    */
-  private safeAfterGranting(requester: Lease): boolean {
+  private safeAfterGranting(requester: Lease, user?: string): boolean {
     const heldAfter = (lease: Lease) => lease.held + (lease === requester ? 1 : 0);
     const claimOf = (lease: Lease) => Math.max(lease.claim ?? this.perScenario, heldAfter(lease));
-    const claims = [...new Set([...this.holders, requester])]
-      .map((lease) => ({ held: heldAfter(lease), need: Math.max(0, claimOf(lease) - heldAfter(lease)) }))
-      .sort((a, b) => a.need - b.need);
+    const pending = [...new Set([...this.holders, requester])].map((lease) => ({
+      lease,
+      held: heldAfter(lease),
+      need: Math.max(0, claimOf(lease) - heldAfter(lease)),
+    }));
     let free = this.max - (this.open - this.idleCount) - 1; // parked sessions can be closed for anyone
-    for (const { held, need } of claims) {
-      if (need > free) return false;
+    const accounts = new Set([...this.openBy.keys(), ...(user !== undefined ? [user] : []), ...pending.flatMap((p) => [...p.lease.heldBy.keys()])]);
+    const freeBy = new Map([...accounts].map((a) => [a, this.perAccount - this.busyOf(a) - (a === user ? 1 : 0)]));
+    if (user !== undefined && freeBy.get(user)! < 0) return false;
+    while (pending.length) {
+      const at = pending.findIndex(({ need }) => need <= free && [...freeBy.values()].every((room) => need <= room));
+      if (at < 0) return false;
+      const [{ lease, held }] = pending.splice(at, 1) as [(typeof pending)[number]];
       free += held; // that scenario can finish and give its connections back
+      const heldBy = new Map(lease.heldBy);
+      if (lease === requester && user !== undefined) heldBy.set(user, (heldBy.get(user) ?? 0) + 1);
+      for (const [a, n] of heldBy) freeBy.set(a, (freeBy.get(a) ?? this.perAccount) + n);
     }
     return true;
   }
+}
+
+/** The user of a pool key. */
+function userOf(key: string): string {
+  return key.split("\u0000")[0]!;
 }
 
 /**

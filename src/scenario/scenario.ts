@@ -222,7 +222,8 @@ export class Scenario {
    */
   async connection<T>(what: string, open: () => Promise<T>, streamOf: (opened: T) => XmppStream): Promise<T> {
     if (this.closed) throw new SessionError("network", "close", "the scenario has ended");
-    return this.connections ? this.connections.count(what, open, streamOf) : open();
+    // Counted as a session of the account: most log in as it, and a raw stream may.
+    return this.connections ? this.connections.count(what, open, streamOf, this.env.accounts.account.username) : open();
   }
 
   /**

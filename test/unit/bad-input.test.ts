@@ -53,6 +53,7 @@ const BASE_FLAGS = {
   timeout: 10,
   scenarioTimeout: 60,
   maxConnections: 8,
+  maxAccountSessions: 8,
   concurrency: 4,
   scenarios: true,
   transport: "tcp" as const,
@@ -230,6 +231,12 @@ describe("the command line", () => {
       }),
       { numRuns: 150 },
     );
+  });
+
+  it("--max-connections and --max-account-sessions: at least 2, each naming itself", async () => {
+    for (const option of ["--max-connections", "--max-account-sessions"]) {
+      expectUsageError(await cli(run([option, "1"])), new RegExp(`${option} 1: at least 2`));
+    }
   });
 
   it("--concurrency: a whole number from 1 to 64", async () => {
@@ -572,6 +579,7 @@ function mutations(base: TargetsCase): fc.Arbitrary<Mutation>[] {
       fc.oneof(
         fc.tuple(fc.constantFrom("port", "directTlsPort"), fc.oneof(fc.integer({ max: 0 }), fc.integer({ min: 65536 }), fraction(1, 65535).map(Number))),
         fc.tuple(fc.constant("concurrency"), fc.oneof(fc.integer({ max: 0 }), fc.integer({ min: 65 }), fraction(1, 64).map(Number))),
+        fc.tuple(fc.constantFrom("maxConnections", "maxAccountSessions"), fc.oneof(fc.integer({ max: 1 }), fc.integer({ min: 65 }), fraction(2, 64).map(Number))),
         fc.tuple(fc.constantFrom("timeout", "scenarioTimeout"), fc.oneof(fc.double({ max: 0.000999, noNaN: true, noDefaultInfinity: true }), fc.double({ min: 3600.000001, noNaN: true, noDefaultInfinity: true }))),
       ),
     ).map(([i, [field, v]]) => ({

@@ -16,7 +16,7 @@ import { ALL_CHECKS } from "../../src/checks/index.js";
 import type { CheckResult } from "../../src/report/types.js";
 import { probe } from "../../src/probe/probe.js";
 import { judge } from "../../src/runner/run.js";
-import { ConnectionLimit, ConnectionsExhausted, type Connector, type SessionPool } from "../../src/scenario/connection-limit.js";
+import { ConnectionLimit, ConnectionsExhausted, type Connector, type ScenarioConnections, type SessionPool } from "../../src/scenario/connection-limit.js";
 import { ScenarioSkip } from "../../src/scenario/outcome.js";
 import type { ScenarioEnvironment } from "../../src/scenario/scenario.js";
 import { DEFAULT_BACKOFF, backoffDelay, stanzaSlowDown, streamSlowDown, type BackoffPolicy } from "../../src/scenario/slow-down.js";
@@ -496,21 +496,29 @@ describe("the transcript under a flood", () => {
 });
 
 /** Connections that are only counted: each "stream" has close() and destroy(). */
-function countingConnector(): Connector & { open: number; opened: number; mostOpen: number } {
-  const state = { open: 0, opened: 0, mostOpen: 0 };
-  const stream = () => {
+function countingConnector(): Connector & { open: number; opened: number; mostOpen: number; mostOpenBy: Record<string, number> } {
+  const state = { open: 0, opened: 0, mostOpen: 0, mostOpenBy: {} as Record<string, number> };
+  const openBy: Record<string, number> = {};
+  const stream = (user?: string) => {
     state.open++;
     state.opened++;
     state.mostOpen = Math.max(state.mostOpen, state.open);
+    if (user) {
+      openBy[user] = (openBy[user] ?? 0) + 1;
+      state.mostOpenBy[user] = Math.max(state.mostOpenBy[user] ?? 0, openBy[user]);
+    }
     let closed = false;
     const end = () => {
-      if (!closed) state.open--;
+      if (!closed) {
+        state.open--;
+        if (user) openBy[user]!--;
+      }
       closed = true;
     };
     return { close: async () => end(), destroy: end, resetForReuse: () => {}, get isClosed() { return closed; } } as unknown as XmppStream;
   };
   return Object.assign(state, {
-    connect: async () => ({ stream: stream(), jid: "alice@fake.test/r", mechanism: "PLAIN", offeredMechanisms: ["PLAIN"] }),
+    connect: async (credentials: Credentials) => ({ stream: stream(credentials.username), jid: `${credentials.username}@fake.test/r`, mechanism: "PLAIN", offeredMechanisms: ["PLAIN"] }),
     openStream: async () => stream(),
   });
 }
@@ -523,6 +531,20 @@ async function deadlockGuard<T>(all: Promise<T>): Promise<T> {
     return await Promise.race([all, stuck]);
   } finally {
     clearTimeout(timer);
+  }
+}
+
+/** How a simulated scenario ended: done, skipped (it needs more at once than the limit) or refused (past its claim). */
+async function ending(mine: ScenarioConnections, body: () => Promise<void>): Promise<"done" | "skipped" | "refused"> {
+  try {
+    await body();
+    return "done";
+  } catch (err) {
+    if (err instanceof ScenarioSkip) return "skipped";
+    if (err instanceof ConnectionsExhausted) return "refused";
+    throw err;
+  } finally {
+    mine.end();
   }
 }
 
@@ -576,6 +598,49 @@ describe("the connection limit", () => {
     );
   });
 
+  it("never has more than perAccount sessions of one account open, parked ones and those outside included, and no deadlock", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 2, max: 8 }),
+        fc.integer({ min: 1, max: 4 }),
+        fc.array(fc.array(fc.record({ peer: fc.boolean(), hold: fc.integer({ min: 0, max: 3 }) }), { minLength: 1, maxLength: 3 }), { minLength: 1, maxLength: 8 }),
+        async (max, perAccount, scenarios) => {
+          // The main session is alice's, outside the limit: one of her perAccount.
+          const limit = new ConnectionLimit({ max, perAccount: perAccount + 1, outside: ["alice"] });
+          const server = countingConnector();
+          const outcomes = await deadlockGuard(
+            Promise.all(
+              scenarios.map(async (logins, index) => {
+                const mine = limit.forScenario(server, undefined, Math.min(logins.length, perAccount));
+                return ending(mine, async () => {
+                  const sessions: [Session, Credentials][] = [];
+                  for (const { peer, hold } of logins) {
+                    const creds = peer ? PEER : ACCOUNT;
+                    sessions.push([await mine.connect(creds, "r"), creds]);
+                    await ticks(hold);
+                  }
+                  await Promise.all(sessions.filter(([s, c], i) => (index + i) % 2 || !mine.park(s, c)).map(([s]) => s.stream.close()));
+                });
+              }),
+            ),
+          );
+          expect(server.mostOpen).toBeLessThanOrEqual(max);
+          expect(server.mostOpenBy["alice"] ?? 0).toBeLessThanOrEqual(perAccount);
+          expect(server.mostOpenBy["bob"] ?? 0).toBeLessThanOrEqual(perAccount + 1);
+          // Only a scenario that needs more at once than a limit allows, or more than it declares, does not finish.
+          outcomes.forEach((outcome, i) => {
+            const logins = scenarios[i]!;
+            const most = Math.max(logins.filter((l) => l.peer).length, logins.filter((l) => !l.peer).length);
+            if (logins.length <= max && most <= perAccount && logins.length <= perAccount) expect(outcome).toBe("done");
+          });
+          await limit.closeIdle();
+          expect(server.open).toBe(0);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  }, 60_000);
+
   it("with the connections each scenario declares, some of them too few: never more than max open, no deadlock, and only those past their claim refused", async () => {
     await fc.assert(
       fc.asyncProperty(
@@ -588,20 +653,13 @@ describe("the connection limit", () => {
             scenarios.map(async ({ holds, declared }) => {
               const mine = limit.forScenario(server, undefined, declared);
               const streams: XmppStream[] = [];
-              try {
+              return ending(mine, async () => {
                 for (const hold of holds) {
                   streams.push(await mine.openStream());
                   await ticks(hold);
                 }
                 await Promise.all(streams.map((s) => s.close()));
-                return "done";
-              } catch (err) {
-                if (err instanceof ScenarioSkip) return "skipped";
-                if (err instanceof ConnectionsExhausted) return "refused";
-                throw err;
-              } finally {
-                mine.end();
-              }
+              });
             }),
           ));
           expect(server.mostOpen).toBeLessThanOrEqual(max);

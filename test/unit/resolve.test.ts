@@ -115,7 +115,7 @@ describe("endpoint resolution", () => {
 });
 
 describe("--dns and --direct-tls-port on the command line", () => {
-  const flags = { tls: "starttls", timeout: 10, scenarioTimeout: 60, concurrency: 4, maxConnections: 8, scenarios: true, transport: "tcp", suite: [], only: [], skip: [] };
+  const flags = { tls: "starttls", timeout: 10, scenarioTimeout: 60, concurrency: 4, maxConnections: 8, maxAccountSessions: 8, scenarios: true, transport: "tcp", suite: [], only: [], skip: [] };
   const env = { XEPCHECK_PASSWORD: "pw" };
 
   it("passes both to the run", async () => {
