@@ -6,6 +6,8 @@ export class ScenarioFailure extends Error {
   constructor(
     readonly expected: string,
     readonly actual: string,
+    /** The level of what was not met, when it is not the check's own (a SHOULD inside a MUST check). */
+    readonly level?: "SHOULD",
   ) {
     super(`expected ${expected}; got ${actual}`);
   }

@@ -5,7 +5,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { xml } from "@xmpp/xml";
-import type { CheckContext, CheckOutcome, Evidence, ScenarioDefinition, Verdict } from "../checks/types.js";
+import type { CheckContext, CheckOutcome, Evidence, Level, ScenarioDefinition, Verdict } from "../checks/types.js";
 import { SessionError, StanzaError, withDeadline } from "../session/errors.js";
 import type { Credentials, Session } from "../session/login.js";
 import { NS_PING, type StreamLimits, type TlsSettings, type XmppStream } from "../session/stream.js";
@@ -279,6 +279,15 @@ export class Scenario {
   }
 
   /**
+   * Asserts what the requirement says the server SHOULD do: otherwise the
+   * check ends as a warning, whatever its own level ("MUST close the stream
+   * with a stream error, which SHOULD be <restricted-xml/>").
+   */
+  should(condition: unknown, expected: string, actual: string): void {
+    if (!condition) throw new ScenarioFailure(expected, actual, "SHOULD");
+  }
+
+  /**
    * Runs the cleanups (each under a deadline), then parks every session left
    * as it was after login for the next scenario, and closes the rest.
    * Returns what failed.
@@ -339,10 +348,14 @@ function isRefusal(err: unknown): err is SessionError {
   return err instanceof SessionError && err.kind === "stream-error" && !CONNECTION_STEPS.has(err.step) && !SERVER_TROUBLE.has(err.condition ?? "");
 }
 
-/** works × advertised → verdict, as the specs' readers expect it. */
-export function verdictFor(works: boolean, advertised: boolean | null): Verdict {
+/**
+ * works × advertised → verdict, as the specs' readers expect it; a
+ * requirement of level SHOULD that is not met is a warning, not a failure.
+ */
+export function verdictFor(works: boolean, advertised: boolean | null, level: Level = "MUST"): Verdict {
   if (works) return advertised === false ? "warn" : "pass";
-  return advertised === false ? "na" : "fail";
+  if (advertised === false) return "na";
+  return level === "MUST" ? "fail" : "warn";
 }
 
 export interface ScenarioResult {
@@ -391,12 +404,15 @@ export async function runScenario(def: ScenarioDefinition, env: ScenarioEnvironm
             : new ScenarioFailure("the server to go on with the stream", err.message);
       if (s.advertised !== undefined) advertised = s.advertised;
       works = false;
-      verdict = verdictFor(false, advertised);
+      verdict = verdictFor(false, advertised, failure.level ?? def.level);
       evidence.push({ type: "expectedActual", expected: failure.expected, actual: failure.actual });
+      const level = failure.level ?? def.level;
       summary =
         verdict === "na"
           ? `not offered: ${failure.message}`
-          : `${advertised ? "advertised but broken" : "does not work"}: ${failure.message}`;
+          : verdict === "warn" && level !== "INFO"
+            ? `${level} not met: ${failure.message}`
+            : `${advertised ? "advertised but broken" : "does not work"}: ${failure.message}`;
     } else {
       verdict = "error";
       summary = `could not tell: ${(err as Error).message}`;

@@ -63,6 +63,10 @@ describe("verdicts from advertised x works", () => {
     expect(verdictFor(false, true)).toBe("fail");
     expect(verdictFor(false, null)).toBe("fail");
     expect(verdictFor(false, false)).toBe("na");
+    // A SHOULD (or MAY) not met is a warning; not offered stays not offered.
+    expect(verdictFor(false, true, "SHOULD")).toBe("warn");
+    expect(verdictFor(false, null, "MAY")).toBe("warn");
+    expect(verdictFor(false, false, "SHOULD")).toBe("na");
   });
 
   it("a failed expectation is 'advertised but broken', with expected and actual", async () => {
