@@ -74,6 +74,8 @@ interface CheckMeta {
   requirement: string;
   title: string;
   needs: Need[];
+  /** Rows of suites/rfc/rfc6120-6121-server-requirements.csv this check tests ("6120/4.7.3#4"). */
+  covers?: string[];
 }
 
 /** Judges the probe alone: what the server advertises. */

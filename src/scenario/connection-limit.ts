@@ -29,6 +29,12 @@ import type { XmppStream } from "../session/stream.js";
 import { ScenarioSkip } from "./outcome.js";
 import { DEFAULT_BACKOFF, backoffDelay, slowDownNote, streamSlowDown, type BackoffPolicy } from "./slow-down.js";
 
+/** What the limit needs of a connection: to see it end, and to end it. */
+export interface Closable {
+  close(): Promise<void>;
+  destroy(): void;
+}
+
 /** Parked sessions that are more than just logged in: "roster", an interested resource. */
 export type SessionPool = "roster";
 
@@ -66,7 +72,7 @@ export interface ScenarioConnections extends Connector {
    * or login flow), counted the same way; `account`, the user it logs in as
    * (or may: a raw stream), for the per-account limit.
    */
-  count<T>(what: string, open: () => Promise<T>, streamOf: (opened: T) => XmppStream, account?: string): Promise<T>;
+  count<T>(what: string, open: () => Promise<T>, streamOf: (opened: T) => Closable, account?: string): Promise<T>;
   /** Drops the connections the scenario left open and refuses its waiting requests. */
   end(): void;
 }
@@ -201,12 +207,12 @@ export class ConnectionLimit {
   forScenario(connector: Connector, note: (text: string) => void = () => {}, claim?: number): ScenarioConnections {
     const lease: Lease = { held: 0, heldBy: new Map(), ...(claim !== undefined ? { claim: Math.max(1, Math.min(claim, this.max)) } : {}) };
     /** Each slot taken and not given back: its release, and its stream once open. */
-    const slots = new Map<(parked?: boolean) => void, XmppStream | undefined>();
+    const slots = new Map<(parked?: boolean) => void, Closable | undefined>();
     const reused = new WeakSet<Session>();
     let ended = false;
 
     /** A slot of this lease for `stream` (undefined until open) of `user`, given back when the stream closes or is parked. */
-    const slotFor = (user: string | undefined, stream?: XmppStream) => {
+    const slotFor = (user: string | undefined, stream?: Closable) => {
       let released = false;
       const release = (parked = false) => {
         if (released) return;
@@ -219,7 +225,7 @@ export class ConnectionLimit {
     };
 
     /** Takes a slot, opens, and gives the slot back when the stream closes; a refusal asking us to slow down is tried again later. */
-    const counted = async <T>(what: string, open: () => Promise<T>, streamOf: (opened: T) => XmppStream, user?: string): Promise<T> => {
+    const counted = async <T>(what: string, open: () => Promise<T>, streamOf: (opened: T) => Closable, user?: string): Promise<T> => {
       for (let attempt = 0; ; attempt++) {
         await this.acquire(lease, undefined, user);
         const release = slotFor(user);
@@ -509,7 +515,7 @@ function userOf(key: string): string {
  * Calls `fn` once the stream is closed or dropped by us. XmppStream has no
  * close event, so its two ways of ending are wrapped on this instance.
  */
-function onClose(stream: XmppStream, fn: () => void): void {
+function onClose(stream: Closable, fn: () => void): void {
   const { close, destroy } = stream;
   stream.close = async () => {
     try {

@@ -13,7 +13,8 @@ import type { LoginCostBook, LoginFlavour } from "../probe/login-cost.js";
 import type { TrafficMeter } from "../session/traffic.js";
 import { Transcript } from "../session/transcript.js";
 import { Actor } from "./actor.js";
-import type { ConnectionLimit, ScenarioConnections, SessionPool } from "./connection-limit.js";
+import type { Closable, ConnectionLimit, ScenarioConnections, SessionPool } from "./connection-limit.js";
+import { RawStream } from "../session/raw-stream.js";
 import { ScenarioFailure, ScenarioSkip, ServerBusy } from "./outcome.js";
 import { sessionChange } from "./session-state.js";
 import { DEFAULT_BACKOFF, slowDownNote, streamSlowDown, type BackoffPolicy } from "./slow-down.js";
@@ -220,10 +221,28 @@ export class Scenario {
    * SASL2, WebSocket, BOSH): counted by the per-server connection limit like
    * the logins above, and dropped if still open when the scenario ends.
    */
-  async connection<T>(what: string, open: () => Promise<T>, streamOf: (opened: T) => XmppStream): Promise<T> {
+  async connection<T>(what: string, open: () => Promise<T>, streamOf: (opened: T) => Closable): Promise<T> {
     if (this.closed) throw new SessionError("network", "close", "the scenario has ended");
     // Counted as a session of the account: most log in as it, and a raw stream may.
     return this.connections ? this.connections.count(what, open, streamOf, this.env.accounts.account.username) : open();
+  }
+
+  /**
+   * A connection that sends exactly the bytes it is given (the stream-level
+   * checks of RFC 6120), to the run's endpoint, before any TLS unless the run
+   * uses direct TLS; recorded as `label` (in `transcript`, the scenario's
+   * unless given), counted by the connection limit,
+   * and dropped when the scenario ends.
+   */
+  async rawConnection(label = "raw", transcript: Transcript = this.transcript): Promise<RawStream> {
+    const t = this.env.target;
+    const raw = await this.connection(
+      "a raw stream",
+      () => RawStream.connect({ ...endpointOf(t), meter: t.meter, transcript, label }),
+      (opened) => opened,
+    );
+    this.cleanup(`drop ${label}`, async () => raw.destroy());
+    return raw;
   }
 
   /**

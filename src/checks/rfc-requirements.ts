@@ -1,0 +1,106 @@
+/**
+ * The server requirements of RFC 6120 and RFC 6121, one row each, as data:
+ * suites/rfc/rfc6120-6121-server-requirements.csv (its README says how it
+ * was made and where the sections contradict each other). A check claims
+ * the rows it tests by key, "6120/4.7.3#4" being the fourth row of §4.7.3,
+ * and quotes the row's sentence as its requirement. The file's rows are
+ * never reordered, so keys stay stable.
+ */
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { projectRoot } from "../paths.js";
+import type { Level, SpecRef } from "./types.js";
+
+export interface RequirementRow {
+  key: string;
+  rfc: "6120" | "6121";
+  section: string;
+  /** MUST, MUST NOT, SHOULD, SHOULD NOT, MAY, REQUIRED or RECOMMENDED, as the RFC says it. */
+  keyword: string;
+  actor: string;
+  /** Whether one or two client accounts can observe it (see the README). */
+  testable: "yes" | "partly" | "no";
+  requirement: string;
+  /** How to probe it, or why it cannot be. */
+  notes: string;
+}
+
+let rows: RequirementRow[] | undefined;
+let byKey: Map<string, RequirementRow> | undefined;
+
+export function requirementRows(): RequirementRow[] {
+  if (rows) return rows;
+  const file = path.join(projectRoot(), "suites", "rfc", "rfc6120-6121-server-requirements.csv");
+  const [header, ...records] = parseCsv(readFileSync(file, "utf8"));
+  const at = (name: string) => {
+    const i = header!.indexOf(name);
+    if (i < 0) throw new Error(`${file}: no column "${name}"`);
+    return i;
+  };
+  const col = { rfc: at("rfc"), section: at("section"), level: at("level"), actor: at("actor"), testable: at("testable_from_client"), requirement: at("requirement"), notes: at("notes") };
+  const seen = new Map<string, number>();
+  rows = records.map((r) => {
+    const rfc = r[col.rfc] as RequirementRow["rfc"];
+    const section = r[col.section]!;
+    const ordinal = (seen.get(`${rfc}/${section}`) ?? 0) + 1;
+    seen.set(`${rfc}/${section}`, ordinal);
+    return {
+      key: `${rfc}/${section}#${ordinal}`,
+      rfc,
+      section,
+      keyword: r[col.level]!,
+      actor: r[col.actor]!,
+      testable: r[col.testable] as RequirementRow["testable"],
+      requirement: r[col.requirement]!,
+      notes: r[col.notes]!,
+    };
+  });
+  return rows;
+}
+
+/** The row of `key`; an unknown key is a bug in the check that names it. */
+export function requirementRow(key: string): RequirementRow {
+  byKey ??= new Map(requirementRows().map((r) => [r.key, r]));
+  const row = byKey.get(key);
+  if (!row) throw new Error(`no RFC requirement row ${key} in suites/rfc/rfc6120-6121-server-requirements.csv`);
+  return row;
+}
+
+/** The check level of an RFC keyword: MUST (NOT) and REQUIRED fail, SHOULD (NOT) and RECOMMENDED warn, MAY informs. */
+export function levelOf(keyword: string): Level {
+  if (keyword.startsWith("MUST") || keyword === "REQUIRED") return "MUST";
+  if (keyword.startsWith("SHOULD") || keyword === "RECOMMENDED") return "SHOULD";
+  return "MAY";
+}
+
+/** Where a row's sentence stands. */
+export function rowSpec(row: RequirementRow): SpecRef {
+  const anchor = /^[A-Z]/.test(row.section) ? `appendix-${row.section}` : `section-${row.section}`;
+  return { doc: `RFC ${row.rfc}`, version: "", section: row.section, url: `https://www.rfc-editor.org/rfc/rfc${row.rfc}#${anchor}` };
+}
+
+/** RFC 4180 CSV: fields in double quotes may hold commas, newlines and "" for a quote. */
+export function parseCsv(text: string): string[][] {
+  const records: string[][] = [];
+  let record: string[] = [];
+  let field = "";
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (quoted) {
+      if (c !== '"') field += c;
+      else if (text[i + 1] === '"') (field += '"'), i++;
+      else quoted = false;
+    } else if (c === '"') quoted = true;
+    else if (c === ",") record.push(field), (field = "");
+    else if (c === "\n" || c === "\r") {
+      if (c === "\r" && text[i + 1] === "\n") i++;
+      record.push(field);
+      field = "";
+      if (record.length > 1 || record[0] !== "") records.push(record);
+      record = [];
+    } else field += c;
+  }
+  if (field !== "" || record.length) records.push([...record, field]);
+  return records;
+}
