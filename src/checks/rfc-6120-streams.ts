@@ -1,7 +1,8 @@
 /**
- * RFC 6120 §4 (XML streams) and §11 (XML usage), on connections of their
- * own before authentication: what the server answers to a stream header,
- * and what it does with XML it must refuse. Each check quotes its row of
+ * RFC 6120 §4 (XML streams), §5 (STARTTLS), §6 (SASL) and §11 (XML
+ * usage), on connections of their own before authentication: what the
+ * server answers to a stream header, how it negotiates TLS and refuses
+ * failed SASL, and what it does with XML it must refuse. Each check quotes its row of
  * suites/rfc/rfc6120-6121-server-requirements.csv (`covers`), and its id
  * starts with the row's section, so `--only 'rfc6120.4.*'` runs a section.
  *
@@ -131,6 +132,8 @@ async function opened(s: Scenario, attrs: Record<string, string> = {}, label = "
 /** One stream opened as RFC 6120 shows it, before TLS and (over STARTTLS) after it, shared by the checks of its facts. */
 interface Opening {
   before: ServerSide;
+  /** Over STARTTLS: the answer to <starttls/>, the bytes up to it, whether TLS came up and with a certificate. */
+  starttls?: { answer: Element | undefined; bytes: string; secured: boolean; certificate: boolean };
   /** Over STARTTLS: the stream restarted on TLS with from='<bare JID>'. */
   after?: ServerSide;
   sentFrom?: string;
@@ -163,14 +166,20 @@ async function observeOpening(s: Scenario): Promise<Opening> {
   const before = { ...raw.server, elements: [...raw.server.elements] };
   let after: ServerSide | undefined;
   let sentFrom: string | undefined;
-  if (s.target.mode === "starttls" && features?.getChild("starttls", NS_TLS) && (await raw.starttls())) {
-    sentFrom = s.bareJid("account");
-    raw.write(raw.header({ from: sentFrom }));
-    await raw.features(s.target.timeoutMs);
-    after = { ...raw.server, elements: [...raw.server.elements] }; // as it was then: the connection is closed below
+  let starttls: Opening["starttls"];
+  if (s.target.mode === "starttls" && features?.getChild("starttls", NS_TLS)) {
+    const answered = await raw.starttls();
+    const certificate = Boolean(raw.peerCertificate?.raw?.length);
+    starttls = { answer: answered.answer, bytes: answered.bytes.toString("utf8"), secured: answered.secured, certificate };
+    if (answered.secured) {
+      sentFrom = s.bareJid("account");
+      raw.write(raw.header({ from: sentFrom }));
+      await raw.features(s.target.timeoutMs);
+      after = { ...raw.server, elements: [...raw.server.elements] }; // as it was then: the connection is closed below
+    }
   }
   await raw.close();
-  return { before, ...(after ? { after } : {}), ...(sentFrom ? { sentFrom } : {}), entries: transcript.entries };
+  return { before, ...(starttls ? { starttls } : {}), ...(after ? { after } : {}), ...(sentFrom ? { sentFrom } : {}), entries: transcript.entries };
 }
 
 /** The response header of the opening, which the check needs. */
@@ -217,6 +226,7 @@ const openingChecks = [
   rowCheck("6120/4.3.3#2", {
     id: "rfc6120.4.3.3.new-stream-id",
     title: "A stream restarted after STARTTLS gets a new stream ID",
+    also: ["6120/5.3.2#1", "6120/5.4.3.3#2", "6120/6.4.1#2"],
     run: async (s) => {
       const { before, after } = await opening(s);
       const first = headerOf(s, before, "the first header").id;
@@ -339,6 +349,249 @@ const openingChecks = [
       s.ensure(!encoding || encoding.toUpperCase() === "UTF-8", "no encoding other than UTF-8 in the XML declaration", `encoding='${encoding}'`);
       s.ensure(!before.unreadable, "UTF-8 throughout", before.unreadable ?? "");
       s.summary = encoding ? `declared encoding='${encoding}'` : "no encoding declared (UTF-8), no byte order mark";
+    },
+  }),
+];
+
+// ---------------------------------------------------------------- STARTTLS and the SASL offer, from the opening
+
+const NS_STREAMS = "http://etherx.jabber.org/streams";
+
+/** The features on the TLS-protected stream before authentication: after STARTTLS, or the first ones over direct TLS. */
+function securedFeatures(s: Scenario, opening: Opening): Element {
+  const side = s.target.mode === "direct" ? opening.before : opening.after;
+  if (!side) s.skip("no stream was restarted on TLS: the server offered no STARTTLS, or it failed (rfc6120.5.* say which)");
+  const features = side.elements.find((el) => el.is("features", NS_STREAMS));
+  s.ensure(features, "stream features on the TLS-protected stream", described(side));
+  return features!;
+}
+
+/** STARTTLS as the opening negotiated it; a run over direct TLS negotiates none. */
+function starttlsOf(s: Scenario, opening: Opening): NonNullable<Opening["starttls"]> {
+  if (s.target.mode === "direct") s.skip("the run uses direct TLS (XEP-0368): no STARTTLS is negotiated");
+  const features = opening.before.elements.find((el) => el.is("features", NS_STREAMS));
+  s.ensure(features?.getChild("starttls", NS_TLS), `<starttls xmlns='${NS_TLS}'/> in the first stream features`, features?.toString() ?? described(opening.before));
+  s.ensure(opening.starttls?.answer, "an answer to <starttls/>", described(opening.before));
+  return opening.starttls!;
+}
+
+const tlsChecks = [
+  rowCheck("6120/5.4.1#3", {
+    id: "rfc6120.5.4.1.starttls-offered",
+    title: "The first stream features offer STARTTLS",
+    also: ["6120/5.2#1", "6120/5.4.1#1", "6120/5.4.1#2"],
+    run: async (s) => {
+      const starttls = starttlsOf(s, await opening(s));
+      s.summary = `<starttls/> offered; the server answered <${starttls.answer!.getName()}/>`;
+    },
+  }),
+  rowCheck("6120/5.3.1#1", {
+    id: "rfc6120.5.3.1.only-starttls-when-required",
+    title: "When STARTTLS is required, the first features advertise nothing else",
+    run: async (s) => {
+      const o = await opening(s);
+      starttlsOf(s, o);
+      const features = o.before.elements.find((el) => el.is("features", NS_STREAMS))!;
+      const required = Boolean(features.getChild("starttls", NS_TLS)?.getChild("required"));
+      const others = features.getChildElements().filter((c) => !c.is("starttls", NS_TLS));
+      if (!required) s.skip("STARTTLS is offered without <required/>: the requirement is about servers that make TLS mandatory");
+      s.ensure(others.length === 0, "<starttls><required/></starttls> alone in the first features", `also ${others.map((c) => `<${c.getName()} xmlns='${c.getNS()}'/>`).join(", ")}`);
+      s.summary = "<starttls><required/></starttls> and nothing else";
+    },
+  }),
+  rowCheck("6120/5.4.2.1#1", {
+    id: "rfc6120.5.4.2.1.proceed",
+    title: "<starttls/> is answered with <proceed/> (or <failure/>) in the TLS namespace, and TLS follows",
+    also: ["6120/5.4.2.3#1", "6120/5.4.2.3#2", "6120/5.4.3.1#1"],
+    run: async (s) => {
+      const tls = starttlsOf(s, await opening(s));
+      const answer = tls.answer!;
+      s.ensure(answer.is("proceed", NS_TLS) || answer.is("failure", NS_TLS), `<proceed xmlns='${NS_TLS}'/> or <failure xmlns='${NS_TLS}'/>`, answer.toString());
+      s.ensure(tls.secured, "a TLS handshake right after <proceed/>", answer.is("failure", NS_TLS) ? "the server answered <failure/>" : "the handshake failed");
+      s.summary = "<proceed/>, then the TLS handshake";
+    },
+  }),
+  rowCheck("6120/5.3.3#1", {
+    id: "rfc6120.5.3.3.no-whitespace",
+    title: "No whitespace between <starttls/> and <proceed/>",
+    run: async (s) => {
+      const tls = starttlsOf(s, await opening(s));
+      s.ensure(!/^\s/.test(tls.bytes), "<proceed/> with no whitespace before it", JSON.stringify(tls.bytes.slice(0, 40)));
+      s.summary = "the server's next bytes after <starttls/> were <proceed/>";
+    },
+  }),
+  rowCheck("6120/5.4.3.1#2", {
+    id: "rfc6120.5.4.3.1.certificate",
+    title: "The server presents a certificate in the TLS handshake",
+    also: ["6120/5.4.3.1#6"],
+    run: async (s) => {
+      const tls = starttlsOf(s, await opening(s));
+      s.ensure(tls.secured && tls.certificate, "a certificate in the TLS handshake after <proceed/>", tls.secured ? "none" : "no TLS");
+      s.summary = "a certificate was presented (rfc7590.* judge it)";
+    },
+  }),
+  rowCheck("6120/5.4.3.3#3", {
+    id: "rfc6120.5.4.3.3.no-starttls-after-tls",
+    title: "The features after TLS do not offer STARTTLS again",
+    run: async (s) => {
+      const o = await opening(s);
+      starttlsOf(s, o);
+      const features = securedFeatures(s, o);
+      s.ensure(!features.getChild("starttls", NS_TLS), "no <starttls/> in the features after TLS", features.toString());
+      s.summary = `after TLS: ${features.getChildElements().map((c) => `<${c.getName()}/>`).join(", ") || "(empty)"}`;
+    },
+  }),
+  rowCheck("6120/6.2#1", {
+    id: "rfc6120.6.2.sasl-offered",
+    title: "The features on the TLS-protected stream offer SASL",
+    also: ["6120/5.4.3.3#4", "6120/6.4.1#3"],
+    run: async (s) => {
+      const features = securedFeatures(s, await opening(s));
+      const mechanisms = features.getChild("mechanisms", NS_SASL);
+      s.ensure(mechanisms, `<mechanisms xmlns='${NS_SASL}'/> in the features after TLS`, features.toString());
+      s.summary = `SASL offered: ${mechanisms!.getChildren("mechanism").map((m) => m.text()).join(", ")}`;
+    },
+  }),
+  rowCheck("6120/6.4.1#4", {
+    id: "rfc6120.6.4.1.one-mechanism-each",
+    title: "<mechanisms/> holds one <mechanism/> per mechanism, each naming one",
+    run: async (s) => {
+      const features = securedFeatures(s, await opening(s));
+      const mechanisms = features.getChild("mechanisms", NS_SASL);
+      if (!mechanisms) s.skip("no <mechanisms/> offered (rfc6120.6.2.sasl-offered)");
+      const names = mechanisms!.getChildren("mechanism").map((m) => m.text().trim());
+      s.ensure(names.length > 0 && names.every((n) => /^[A-Z0-9_-]{1,20}$/.test(n)), "<mechanism/> children each holding one SASL mechanism name (RFC 4422 §3.1)", mechanisms!.toString());
+      s.ensure(new Set(names).size === names.length, "each mechanism once", names.join(", "));
+      s.summary = `${names.length} mechanisms, one <mechanism/> each`;
+    },
+  }),
+];
+
+// ---------------------------------------------------------------- SASL failures, on a TLS-protected stream of their own
+
+/** A raw connection on TLS (STARTTLS or direct), its features read: where SASL is negotiated. */
+async function securedRaw(s: Scenario): Promise<{ raw: RawStream; features: Element }> {
+  const raw = await s.rawConnection("raw");
+  raw.write(raw.header());
+  let features = await raw.features(s.target.timeoutMs);
+  if (s.target.mode === "starttls") {
+    if (!features?.getChild("starttls", NS_TLS)) s.skip("the server offers no STARTTLS: SASL is not negotiated before TLS");
+    const tls = await raw.starttls();
+    if (!tls.secured) s.skip(`STARTTLS did not succeed (${tls.answer?.toString() ?? "no answer"}): rfc6120.5.* say why`);
+    raw.write(raw.header());
+    features = await raw.features(s.target.timeoutMs);
+  }
+  s.ensure(features?.getChild("mechanisms", NS_SASL), "SASL mechanisms on the TLS-protected stream", described(raw.server));
+  return { raw, features: features! };
+}
+
+/** The SASL conditions of RFC 6120 §6.5. */
+const SASL_CONDITIONS = new Set([
+  "aborted", "account-disabled", "credentials-expired", "encryption-required", "incorrect-encoding", "invalid-authzid",
+  "invalid-mechanism", "malformed-request", "mechanism-too-weak", "not-authorized", "temporary-auth-failure",
+]);
+
+/** Sends `request` and waits for the SASL answer: the <failure/>'s condition, or what came instead. */
+async function saslAnswer(s: Scenario, raw: RawStream, request: string): Promise<Element> {
+  const before = raw.server.elements.length;
+  raw.write(request);
+  await raw.until((x) => x.streamError !== undefined || x.elements.slice(before).some((el) => el.getNS() === NS_SASL), s.target.timeoutMs);
+  const answer = raw.server.elements.slice(before).find((el) => el.getNS() === NS_SASL);
+  s.ensure(answer, "a SASL answer (<failure/>, <challenge/> or <success/>)", described(raw.server));
+  return answer!;
+}
+
+/** The defined condition of a SASL <failure/> (§6.5: one of its list). */
+function failureCondition(s: Scenario, failure: Element, expected: string): string {
+  s.ensure(failure.is("failure", NS_SASL), `<failure xmlns='${NS_SASL}'><${expected}/></failure>`, failure.toString());
+  const condition = failure.getChildElements().find((c) => c.getName() !== "text")?.getName();
+  s.ensure(condition && SASL_CONDITIONS.has(condition), "one of the SASL error conditions of RFC 6120 §6.5", failure.toString());
+  return condition!;
+}
+
+/** PLAIN for an account that does not exist: no real credentials ever go over a raw connection. */
+const nobodyPlain = (s: Scenario) => Buffer.from(`\0${s.token("xepcheck-nobody")}\0${s.token("not-a-password")}`).toString("base64");
+
+const saslChecks = [
+  rowCheck("6120/6.4.5#1", {
+    id: "rfc6120.6.4.5.invalid-mechanism",
+    title: "<auth/> with a mechanism the server does not offer fails with <invalid-mechanism/>",
+    also: ["6120/6.5#1"],
+    run: async (s) => {
+      const { raw } = await securedRaw(s);
+      const condition = failureCondition(s, await saslAnswer(s, raw, `<auth xmlns='${NS_SASL}' mechanism='XEPCHECK-NONE'/>`), "invalid-mechanism");
+      s.ensure(condition === "invalid-mechanism", "<invalid-mechanism/>", `<${condition}/>`);
+      s.summary = "<failure><invalid-mechanism/></failure>";
+    },
+  }),
+  rowCheck("6120/6.4.5#1", {
+    id: "rfc6120.6.4.5.not-authorized",
+    title: "PLAIN for an account that does not exist fails with <not-authorized/>",
+    run: async (s) => {
+      const { raw, features } = await securedRaw(s);
+      const offered = features.getChild("mechanisms", NS_SASL)!.getChildren("mechanism").map((m) => m.text().trim());
+      if (!offered.includes("PLAIN")) s.skip(`PLAIN is not offered (${offered.join(", ")}): the failure needs a mechanism that fails in one step`);
+      const condition = failureCondition(s, await saslAnswer(s, raw, `<auth xmlns='${NS_SASL}' mechanism='PLAIN'>${nobodyPlain(s)}</auth>`), "not-authorized");
+      s.ensure(condition === "not-authorized", "<not-authorized/> (the credentials are wrong)", `<${condition}/>`);
+      s.summary = "<failure><not-authorized/></failure> for an account that does not exist";
+    },
+  }),
+  rowCheck("6120/6.4.5#2", {
+    id: "rfc6120.6.4.5.retry",
+    title: "After a failed <auth/>, the stream stays open for another attempt",
+    run: async (s) => {
+      const { raw } = await securedRaw(s);
+      const first = await saslAnswer(s, raw, `<auth xmlns='${NS_SASL}' mechanism='XEPCHECK-NONE'/>`);
+      failureCondition(s, first, "invalid-mechanism");
+      const second = await saslAnswer(s, raw, `<auth xmlns='${NS_SASL}' mechanism='XEPCHECK-NONE'/>`);
+      failureCondition(s, second, "invalid-mechanism");
+      s.summary = "a second <auth/> after a <failure/> was answered on the same stream";
+    },
+  }),
+  rowCheck("6120/6.3.10#1", {
+    id: "rfc6120.6.3.10.no-initial-response",
+    title: "<auth/> without an initial response is answered with a challenge (the less efficient mode)",
+    run: async (s) => {
+      const { raw, features } = await securedRaw(s);
+      const offered = features.getChild("mechanisms", NS_SASL)!.getChildren("mechanism").map((m) => m.text().trim());
+      const mechanism = ["SCRAM-SHA-1", "SCRAM-SHA-256", "PLAIN"].find((m) => offered.includes(m));
+      if (!mechanism) s.skip(`none of SCRAM-SHA-1, SCRAM-SHA-256, PLAIN offered (${offered.join(", ")})`);
+      // No character data: no initial response; a zero-length one would be "=" (§6.4.2).
+      const answer = await saslAnswer(s, raw, `<auth xmlns='${NS_SASL}' mechanism='${mechanism}'/>`);
+      s.ensure(answer.is("challenge", NS_SASL), `a <challenge/> asking ${mechanism}'s initial response ("clients and servers MUST support the less efficient modes as well")`, answer.toString());
+      s.summary = `${mechanism} without an initial response: the server asked for it with ${answer.toString()}`;
+    },
+  }),
+  rowCheck("6120/6.4.4#1", {
+    id: "rfc6120.6.4.4.abort",
+    title: "<abort/> in the middle of a handshake is answered with <failure><aborted/></failure>",
+    run: async (s) => {
+      const { raw, features } = await securedRaw(s);
+      const offered = features.getChild("mechanisms", NS_SASL)!.getChildren("mechanism").map((m) => m.text().trim());
+      const mechanism = ["SCRAM-SHA-1", "SCRAM-SHA-256"].find((m) => offered.includes(m));
+      if (!mechanism) s.skip(`no SCRAM-SHA-1 or SCRAM-SHA-256 offered (${offered.join(", ")}): a handshake of one step cannot be aborted`);
+      // SCRAM's client-first names the account and a nonce, nothing secret; the server's challenge follows.
+      const clientFirst = Buffer.from(`n,,n=${s.credentials("account").username},r=${s.token("nonce")}`).toString("base64");
+      const challenge = await saslAnswer(s, raw, `<auth xmlns='${NS_SASL}' mechanism='${mechanism}'>${clientFirst}</auth>`);
+      if (!challenge.is("challenge", NS_SASL)) s.skip(`the server ended the handshake at once (${challenge.toString()}): nothing in progress to abort`);
+      const condition = failureCondition(s, await saslAnswer(s, raw, `<abort xmlns='${NS_SASL}'/>`), "aborted");
+      s.ensure(condition === "aborted", "<aborted/>", `<${condition}/>`);
+      s.summary = `${mechanism} handshake in progress; <abort/> got <failure><aborted/></failure>`;
+    },
+  }),
+  rowCheck("6120/6.3.1#1", {
+    id: "rfc6120.6.3.1.sasl-required",
+    title: "A resource bind without SASL is refused",
+    run: async (s) => {
+      const { raw } = await securedRaw(s);
+      const before = raw.server.elements.length;
+      raw.write("<iq type='set' id='xc-bind-before-sasl'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><resource>xepcheck</resource></bind></iq>");
+      await raw.until((x) => x.streamError !== undefined || x.elements.length > before, s.target.timeoutMs);
+      const answer = raw.server.streamError?.element ?? raw.server.elements[before];
+      s.ensure(answer, "a refusal (a stream error, or an error reply)", described(raw.server));
+      const bound = answer!.is("iq") && answer!.attrs.type === "result";
+      s.ensure(!bound, "no resource bound before SASL", answer!.toString());
+      s.summary = raw.server.streamError ? `refused with <${raw.server.streamError.condition}/>` : `refused: ${answer!.toString().slice(0, 120)}`;
     },
   }),
 ];
@@ -476,4 +729,4 @@ const toleranceChecks = [
   ignoredOrClosed("6120/11.7#1", "rfc6120.11.7.whitespace", "Whitespace between first-level elements is accepted", () => "  \n\t  "),
 ];
 
-export default [...openingChecks, ...headerChecks, ...refusalChecks, ...toleranceChecks];
+export default [...openingChecks, ...tlsChecks, ...saslChecks, ...headerChecks, ...refusalChecks, ...toleranceChecks];

@@ -140,14 +140,26 @@ export class RawStream {
     return this.server.elements.find(isFeatures);
   }
 
-  /** Sends <starttls/>, and on <proceed/> handshakes TLS; false when the server does not proceed. */
-  async starttls(): Promise<boolean> {
+  /**
+   * Sends <starttls/> and returns the server's answer (<proceed/>, <failure/>,
+   * a stream error) with the bytes that came before it, or undefined when
+   * none came; on <proceed/> the TLS handshake follows at once.
+   */
+  async starttls(): Promise<{ answer: Element | undefined; bytes: Buffer; secured: boolean }> {
     const before = this.server.elements.length;
+    const from = this.server.bytes.length;
     this.write("<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>");
     await this.until((s) => s.elements.length > before || s.streamError !== undefined);
-    if (!this.server.elements.slice(before).some((el) => el.getName() === "proceed")) return false;
+    const answer = this.server.elements[before];
+    const bytes = this.server.bytes.subarray(from);
+    if (!answer?.is("proceed", "urn:ietf:params:xml:ns:xmpp-tls")) return { answer, bytes, secured: false };
     await this.handshake(undefined);
-    return true;
+    return { answer, bytes, secured: true };
+  }
+
+  /** The server's TLS certificate, once secured (RFC 6120 §5.4.3.1: it must present one). */
+  get peerCertificate(): tls.PeerCertificate | undefined {
+    return this.socket instanceof tls.TLSSocket ? this.socket.getPeerCertificate() : undefined;
   }
 
   /** Ends the stream as a client does (</stream:stream>) and drops the connection soon after. */

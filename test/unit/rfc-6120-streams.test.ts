@@ -69,7 +69,7 @@ describe("RFC 6120 stream checks against servers that break the rules", { timeou
       "rfc6120.4.1.response-stream": "pass",
       "rfc6120.4.3.2.features": "fail", // an element before the features
       "rfc6120.4.3.3.new-stream-id": "fail", // the same id after TLS
-      "rfc6120.4.3.4.features-after-restart": "fail", // none after TLS
+      "rfc6120.4.3.4.features-after-restart": "pass",
       "rfc6120.4.7.1.response-from": "fail",
       "rfc6120.4.7.2.to-is-our-from": "fail",
       "rfc6120.4.7.2.no-to-without-from": "fail",
@@ -77,6 +77,21 @@ describe("RFC 6120 stream checks against servers that break the rules", { timeou
       "rfc6120.4.7.4.response-lang": "fail",
       "rfc6120.4.7.5.version": "pass", // it echoes 1.0
       "rfc6120.4.8.2.content-namespace": "fail",
+      "rfc6120.5.4.1.starttls-offered": "pass",
+      "rfc6120.5.3.1.only-starttls-when-required": "warn", // another feature beside <required/> (SHOULD NOT)
+      "rfc6120.5.4.2.1.proceed": "pass",
+      "rfc6120.5.3.3.no-whitespace": "fail",
+      "rfc6120.5.4.3.1.certificate": "pass",
+      "rfc6120.5.4.3.3.no-starttls-after-tls": "fail",
+      "rfc6120.6.2.sasl-offered": "pass",
+      "rfc6120.6.4.1.one-mechanism-each": "fail", // PLAIN twice
+      "rfc6120.6.4.5.invalid-mechanism": "pass",
+      "rfc6120.6.4.5.not-authorized": "fail", // a challenge for a wrong password
+      "rfc6120.6.4.5.retry": "pass",
+      "rfc6120.6.3.10.no-initial-response": "fail", // <invalid-mechanism/>, no challenge
+      "rfc6120.6.4.4.abort": "fail", // <not-authorized/>, not <aborted/>
+      "rfc6120.6.3.1.sasl-required": "fail", // it binds
+
       "rfc6120.11.5.xml-declaration": "pass",
       "rfc6120.11.5.no-standalone": "fail",
       "rfc6120.11.6.utf-8": "pass", // see the byte order mark below
@@ -105,7 +120,8 @@ describe("RFC 6120 stream checks against servers that break the rules", { timeou
   it("a server that never answers fails the checks the lax one passes: each check can fail", async () => {
     const results = await judgeAll(mute.port, certificate);
     const passedOnLax = ["rfc6120.4.1.response-stream", "rfc6120.4.7.3.response-id", "rfc6120.4.7.5.version", "rfc6120.11.5.xml-declaration",
-      "rfc6120.11.5.standalone-no", "rfc6120.4.8.4.unknown-first-level", "rfc6120.11.7.whitespace"];
+      "rfc6120.11.5.standalone-no", "rfc6120.4.8.4.unknown-first-level", "rfc6120.11.7.whitespace", "rfc6120.5.4.1.starttls-offered",
+      "rfc6120.5.4.2.1.proceed", "rfc6120.5.4.3.1.certificate"];
     expect(Object.fromEntries(passedOnLax.map((id) => [id, results[id]!.verdict]))).toEqual(
       // A SHOULD or a MAY not met warns.
       Object.fromEntries(passedOnLax.map((id) => [id, ["rfc6120.11.7.whitespace", "rfc6120.11.5.xml-declaration"].includes(id) ? "warn" : "fail"])),
@@ -113,14 +129,22 @@ describe("RFC 6120 stream checks against servers that break the rules", { timeou
     expect(results["rfc6120.11.6.utf-8"]!.verdict).toBe("fail");
   });
 
-  it("a byte order mark before the response header fails the UTF-8 check", async () => {
-    const marked = await startLaxServer(certificate, { byteOrderMark: true });
+  it("a byte order mark before the header fails the UTF-8 check; no features after TLS fail the checks of what they hold", async () => {
+    const [marked, bare] = await Promise.all([startLaxServer(certificate, { byteOrderMark: true }), startLaxServer(certificate, { bare: true })]);
     try {
-      const results = await judgeAll(marked.port, certificate);
-      expect(results["rfc6120.11.6.utf-8"]!.verdict).toBe("fail");
-      expect(results["rfc6120.11.6.utf-8"]!.summary).toMatch(/EF BB BF/);
+      const [withMark, withoutFeatures] = await Promise.all([judgeAll(marked.port, certificate), judgeAll(bare.port, certificate)]);
+      expect(withMark["rfc6120.11.6.utf-8"]!.verdict).toBe("fail");
+      expect(withMark["rfc6120.11.6.utf-8"]!.summary).toMatch(/EF BB BF/);
+      // The rest of what the lax server passes on TLS; empty features are allowed (§4.3.4).
+      const onTls = ["rfc6120.4.3.4.features-after-restart", "rfc6120.6.2.sasl-offered", "rfc6120.6.4.5.invalid-mechanism", "rfc6120.6.4.5.retry"];
+      expect(Object.fromEntries(onTls.map((id) => [id, withoutFeatures[id]!.verdict]))).toEqual({
+        "rfc6120.4.3.4.features-after-restart": "pass",
+        "rfc6120.6.2.sasl-offered": "fail",
+        "rfc6120.6.4.5.invalid-mechanism": "fail",
+        "rfc6120.6.4.5.retry": "warn", // a SHOULD
+      });
     } finally {
-      await marked.close();
+      await Promise.all([marked.close(), bare.close()]);
     }
   });
 });
