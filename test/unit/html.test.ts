@@ -84,6 +84,20 @@ describe("HTML report of one server", () => {
     expect(anchor("prosody.test", "xep0313.account-query")).toBe("prosody.test-xep0313.account-query");
   });
 
+  it("groups an RFC's checks under a heading per section, each with its verdicts counted, in the order they come", () => {
+    const r = fixture();
+    const target = r.targets[0]!;
+    const base = check(target, "rfc6120.bind-full-jid");
+    const at = (id: string, section: string, verdict: CheckResult["verdict"]): CheckResult => ({ ...base, id, verdict, spec: { ...base.spec, section } });
+    target.checks = [...target.checks.filter((c) => c.spec.doc !== "RFC 6120"), at("rfc6120.4.1.a", "4.1", "pass"), at("rfc6120.4.7.3.b", "4.7.3", "fail"), at("rfc6120.11.5.c", "11.5", "warn")];
+    const out = renderHtml(r);
+    const section = out.slice(out.indexOf(`<section class="spec" id="${anchor(id, "RFC 6120")}"`));
+    const headings = [...section.slice(0, section.indexOf("</section>")).matchAll(/<h5 class="section">([^<]*)<span class="muted">\(([^)]*)\)/g)].map((m) => `${m[1]!.trim()}: ${m[2]}`);
+    expect(headings).toEqual(["§4 XML streams: 1 pass, 1 fail", "§11 XML usage: 1 warn"]);
+    // A spec whose checks share one section gets no headings.
+    expect(html.slice(html.indexOf(`id="${anchor(id, "XEP-0313")}"`)).split("</section>")[0]).not.toContain(`class="section"`);
+  });
+
   it("shows a failing check open: requirement quoted and linked to its section, expected and actual, transcript collapsed", () => {
     const c = check(t, "xep0359.forged-stanza-id-removed");
     const start = html.indexOf(`<details class="check c-fail" id="${anchor(id, c.id)}" open>`);

@@ -101,6 +101,7 @@ ul.reqs li { margin: 2px 0; }
 
 section.spec { border-top: 1px solid var(--border); margin-top: 12px; }
 section.spec > h4 .v { margin-left: 6px; vertical-align: 1px; }
+section.spec > h5.section { margin: 12px 0 4px; font-size: .95em; }
 details.check { border: 1px solid var(--border); border-radius: 6px; margin: 6px 0; background: var(--bg); }
 details.check[open] { background: var(--panel); }
 details.check > summary { cursor: pointer; padding: 6px 8px; list-style-position: outside; margin-left: 1.2em; }

@@ -149,6 +149,42 @@ function check(ctx: TargetContext, c: CheckResult, software: Software | undefine
   );
 }
 
+/** The top-level sections of the core RFCs, for the headings their checks are grouped under. */
+const RFC_SECTIONS: Record<string, Record<string, string>> = {
+  "RFC 6120": {
+    "4": "XML streams", "5": "STARTTLS", "6": "SASL", "7": "Resource binding", "8": "XML stanzas",
+    "10": "Server rules for processing XML stanzas", "11": "XML usage", "12": "Internationalization", "13": "Security",
+  },
+  "RFC 6121": {
+    "1": "Introduction", "2": "Managing the roster", "3": "Managing presence subscriptions", "4": "Exchanging presence information",
+    "5": "Exchanging messages", "8": "Server rules for handling XML stanzas", "11": "Handling of URIs", "12": "Conformance", A: "Subscription states",
+  },
+};
+
+/**
+ * An RFC's checks under a heading per top-level section, as its depth
+ * checks are numbered (the section of each is in its spec reference), each
+ * heading with its verdicts counted; other specs' checks as they come.
+ */
+function grouped(ctx: TargetContext, doc: string, checks: CheckResult[], software: Software | undefined): string {
+  const titles = RFC_SECTIONS[doc];
+  const sections = new Map<string, CheckResult[]>();
+  for (const c of checks) {
+    const top = c.spec.section.split(".")[0] ?? "";
+    sections.set(top, [...(sections.get(top) ?? []), c]);
+  }
+  if (!titles || sections.size < 2) return checks.map((c) => check(ctx, c, software)).join("");
+  return [...sections]
+    .map(([top, list]) => {
+      const counts = VERDICTS.map((v) => [v, list.filter((c) => c.verdict === v).length] as const).filter(([, n]) => n > 0);
+      return (
+        `<h5 class="section">§${esc(top)}${titles[top] ? ` ${esc(titles[top])}` : ""} <span class="muted">(${counts.map(([v, n]) => `${n} ${v}`).join(", ")})</span></h5>` +
+        list.map((c) => check(ctx, c, software)).join("")
+      );
+    })
+    .join("");
+}
+
 function specSection(ctx: TargetContext, t: TargetReport, doc: string, checks: CheckResult[], software: Software | undefined): string {
   const s = t.specs[doc];
   const name = ctx.specNames.get(doc);
@@ -157,7 +193,7 @@ function specSection(ctx: TargetContext, t: TargetReport, doc: string, checks: C
     `<h4>${esc(doc)}${name ? ` <span class="sw">${esc(name)}</span>` : ""} ${verdictBadge(s?.verdict ?? "skip")}</h4>` +
     `<p class="muted">advertised: ${yesNo(s?.advertised ?? null)} · works: ${yesNo(s?.works ?? null)}</p>` +
     hints(specHints(ctx.remediation, doc, s, software)) +
-    checks.map((c) => check(ctx, c, software)).join("") +
+    grouped(ctx, doc, checks, software) +
     `</section>`
   );
 }
