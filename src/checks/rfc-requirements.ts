@@ -79,6 +79,28 @@ export function rowSpec(row: RequirementRow): SpecRef {
   return { doc: `RFC ${row.rfc}`, version: "", section: row.section, url: `https://www.rfc-editor.org/rfc/rfc${row.rfc}#${anchor}` };
 }
 
+/**
+ * Every row with what covers it, as `xepcheck checks --rfc` prints it: the
+ * checks that claim it, or "not observable" and the reason the CSV gives,
+ * or "not yet", and a count per RFC at the end.
+ */
+export function rfcCoverage(checks: readonly { id: string; covers?: string[] }[]): string {
+  const by = new Map<string, string[]>();
+  for (const c of checks) for (const key of c.covers ?? []) by.set(key, [...(by.get(key) ?? []), c.id]);
+  const lines = requirementRows().map((r) => {
+    const covered = by.get(r.key);
+    const what = covered ? covered.join(", ") : r.testable === "no" ? `not observable: ${r.notes}` : "not yet";
+    return `${r.key.padEnd(16)} ${r.keyword.padEnd(11)} ${r.testable.padEnd(6)} ${what}`;
+  });
+  const totals = (["6120", "6121"] as const).map((rfc) => {
+    const rows = requirementRows().filter((r) => r.rfc === rfc);
+    const observable = rows.filter((r) => r.testable !== "no");
+    const covered = observable.filter((r) => by.has(r.key)).length;
+    return `RFC ${rfc}: ${covered} of ${observable.length} observable rows covered (${Math.round((100 * covered) / observable.length)}%), ${rows.length - observable.length} not observable`;
+  });
+  return `${["row              level       client covered by", ...lines, "", ...totals].join("\n")}\n`;
+}
+
 /** RFC 4180 CSV: fields in double quotes may hold commas, newlines and "" for a quote. */
 export function parseCsv(text: string): string[][] {
   const records: string[][] = [];

@@ -174,8 +174,14 @@ ${EXIT_HELP}`,
   program
     .command("checks")
     .description("list every check with its spec, level and title")
-    .action(async () => {
+    .option("--rfc", "instead, every server requirement of RFC 6120 and RFC 6121: the check that tests it, or why none can (not observable from a client), or none yet")
+    .action(async (flags: { rfc?: boolean }) => {
       const { ALL_CHECKS } = await import("../checks/index.js");
+      if (flags.rfc) {
+        const { rfcCoverage } = await import("../checks/rfc-requirements.js");
+        process.stdout.write(rfcCoverage(ALL_CHECKS));
+        return;
+      }
       for (const c of ALL_CHECKS) {
         process.stdout.write(`${c.id.padEnd(34)} ${c.spec.doc.padEnd(9)} §${c.spec.section.padEnd(6)} ${c.level.padEnd(6)} ${c.title}\n`);
       }

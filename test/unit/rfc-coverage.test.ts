@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { ALL_CHECKS } from "../../src/checks/index.js";
-import { levelOf, parseCsv, requirementRow, requirementRows } from "../../src/checks/rfc-requirements.js";
+import { levelOf, parseCsv, requirementRow, requirementRows, rfcCoverage } from "../../src/checks/rfc-requirements.js";
 
 /** Rows covered when this was last raised; raise it with every check added. */
 const COVERED_AT_LEAST = 62;
@@ -35,6 +35,16 @@ describe("RFC 6120 / 6121 requirement rows", () => {
       expect(check.level, check.id).toBe(levelOf(rows[0]!.keyword));
       expect(check.id.startsWith(`rfc${rows[0]!.rfc}.${rows[0]!.section}.`), `${check.id} is named after §${rows[0]!.section}`).toBe(true);
     }
+  });
+
+  it("lists every row with what covers it, the reason where nothing can, and the totals (xepcheck checks --rfc)", () => {
+    const text = rfcCoverage(ALL_CHECKS);
+    const lines = text.trimEnd().split("\n");
+    expect(lines.filter((l) => /^61\d\d\//.test(l))).toHaveLength(472);
+    expect(lines.find((l) => l.startsWith("6120/4.7.3#4 "))).toMatch(/rfc6120\.4\.7\.3\.response-id$/);
+    expect(lines.find((l) => l.startsWith("6120/4.7.2#3 "))).toMatch(/ no +not observable: s2s only$/);
+    expect(lines.at(-2)).toMatch(/^RFC 6120: \d+ of 250 observable rows covered \(\d+%\), 7 not observable$/);
+    expect(lines.at(-1)).toMatch(/^RFC 6121: \d+ of 212 observable rows covered \(\d+%\), 3 not observable$/);
   });
 
   it(`covers at least ${COVERED_AT_LEAST} of the rows a client can observe (the ratchet)`, () => {
