@@ -13,7 +13,7 @@ import tls from "node:tls";
 import type { Element } from "@xmpp/xml";
 import { SessionError, withDeadline } from "./errors.js";
 import type { TrafficMeter } from "./traffic.js";
-import { Transcript } from "./transcript.js";
+import { REDACTED, Transcript, redactedXml } from "./transcript.js";
 import type { TcpOptions } from "./tcp.js";
 import { secureContextFor, tlsError } from "./transport.js";
 import { StreamReader, xmlLimits } from "./xml-reader.js";
@@ -105,7 +105,7 @@ export class RawStream {
   write(data: string | Buffer): void {
     if (this.server.closedConnection) return;
     const text = typeof data === "string" ? data : `(${data.length} bytes) ${data.toString("latin1")}`;
-    this.transcript.record("out", text, this.options.label);
+    this.transcript.record("out", redactSasl(text), this.options.label);
     this.options.meter?.add("bytesOut", typeof data === "string" ? Buffer.byteLength(data) : data.length);
     this.socket.write(data);
   }
@@ -223,7 +223,7 @@ export class RawStream {
           const condition = el.getChildElements().find((c) => c.getNS() === NS_STREAM_ERRORS && c.getName() !== "text");
           this.server.streamError = { condition: condition?.getName(), text: el.getChild("text", NS_STREAM_ERRORS)?.text(), element: el };
         }
-        this.transcript.record("in", el.toString(), this.options.label);
+        this.transcript.record("in", redactedXml(el), this.options.label);
         this.notify();
       },
       end: () => {
@@ -256,6 +256,15 @@ export class RawStream {
   private notify(): void {
     for (const check of [...this.changed]) check();
   }
+}
+
+/**
+ * The character data of SASL payloads in text as sent, redacted as the
+ * transcript redacts parsed ones: what goes over a raw stream is made up,
+ * but a transcript never holds SASL data, whoever reads it.
+ */
+function redactSasl(text: string): string {
+  return text.replace(/(<(?:[\w-]+:)?(?:auth|response|challenge|success|initial-response|additional-data)\b[^>]*>)[^<]+(<\/)/g, `$1${REDACTED}$2`);
 }
 
 function isFeatures(el: Element): boolean {
