@@ -17,28 +17,11 @@ import type { ProbeResult } from "../facts.js";
 import type { Scenario } from "../scenario/scenario.js";
 import { NS_STREAM_ERRORS, type RawStream, type ServerSide } from "../session/raw-stream.js";
 import { Transcript, type TranscriptEntry } from "../session/transcript.js";
-import { levelOf, requirementRow, rowSpec } from "./rfc-requirements.js";
-import { defineScenario, type ScenarioDefinition } from "./types.js";
+import { rowCheck } from "./rfc-requirements.js";
+import type { ScenarioDefinition } from "./types.js";
 
 const NS_TLS = "urn:ietf:params:xml:ns:xmpp-tls";
 const NS_SASL = "urn:ietf:params:xml:ns:xmpp-sasl";
-
-/** A check of one row (and the rows it also settles), quoting the first row's sentence at its level. */
-function rowCheck(key: string, def: { id: string; title: string; also?: string[]; run(s: Scenario): Promise<void> }): ScenarioDefinition {
-  const row = requirementRow(key);
-  for (const other of def.also ?? []) requirementRow(other);
-  return defineScenario({
-    id: def.id,
-    spec: rowSpec(row),
-    level: levelOf(row.keyword),
-    requirement: row.requirement,
-    title: def.title,
-    needs: [],
-    covers: [key, ...(def.also ?? [])],
-    advertised: () => null,
-    run: def.run,
-  });
-}
 
 /** What the server has sent, in a line for an expected/actual pair. */
 function described(server: ServerSide): string {

@@ -9,7 +9,8 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { projectRoot } from "../paths.js";
-import type { Level, SpecRef } from "./types.js";
+import type { Scenario } from "../scenario/scenario.js";
+import { defineCheck, defineScenario, type CheckContext, type CheckDefinition, type CheckOutcome, type Level, type ScenarioDefinition, type SpecRef } from "./types.js";
 
 export interface RequirementRow {
   key: string;
@@ -71,6 +72,39 @@ export function levelOf(keyword: string): Level {
   if (keyword.startsWith("MUST") || keyword === "REQUIRED") return "MUST";
   if (keyword.startsWith("SHOULD") || keyword === "RECOMMENDED") return "SHOULD";
   return "MAY";
+}
+
+/** A scenario checking one row (and the rows it also settles), quoting the first row's sentence at its level. */
+export function rowCheck(key: string, def: { id: string; title: string; also?: string[]; needs?: ScenarioDefinition["needs"]; run(s: Scenario): Promise<void> }): ScenarioDefinition {
+  const row = requirementRow(key);
+  for (const other of def.also ?? []) requirementRow(other);
+  return defineScenario({
+    id: def.id,
+    spec: rowSpec(row),
+    level: levelOf(row.keyword),
+    requirement: row.requirement,
+    title: def.title,
+    needs: def.needs ?? [],
+    covers: [key, ...(def.also ?? [])],
+    advertised: () => null,
+    run: def.run,
+  });
+}
+
+/** The same for a row the probe's facts settle: a pure judgement, no traffic. */
+export function rowJudgement(key: string, def: { id: string; title: string; also?: string[]; run(ctx: CheckContext): CheckOutcome }): CheckDefinition {
+  const row = requirementRow(key);
+  for (const other of def.also ?? []) requirementRow(other);
+  return defineCheck({
+    id: def.id,
+    spec: rowSpec(row),
+    level: levelOf(row.keyword),
+    requirement: row.requirement,
+    title: def.title,
+    needs: ["account"],
+    covers: [key, ...(def.also ?? [])],
+    run: def.run,
+  });
 }
 
 /** Where a row's sentence stands. */

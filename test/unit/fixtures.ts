@@ -1,5 +1,7 @@
 /** Builds a ProbeResult for check tests from XML literals and small objects. */
 import type { CheckContext } from "../../src/checks/types.js";
+import type { Target } from "../../src/scenario/scenario.js";
+import { TrafficMeter } from "../../src/session/traffic.js";
 import { parseDiscoInfo } from "../../src/probe/disco.js";
 import type { ComponentInfo, ProbeResult } from "../../src/probe/probe.js";
 import parse from "@xmpp/xml/lib/parse.js";
@@ -30,4 +32,21 @@ export function context(parts: Partial<ProbeResult> = {}, tlsMode: "starttls" | 
     ...parts,
   };
   return { domain: "example.org", probe, tlsMode };
+}
+
+/** Where scenarios connect for a fake server on loopback: STARTTLS, its certificate trusted, short deadlines. */
+export function fakeTarget(domain: string, port: number, ca: string, timeoutMs = 800): Target {
+  return {
+    domain,
+    host: "127.0.0.1",
+    port,
+    mode: "starttls",
+    tls: { ca },
+    timeoutMs,
+    configuredHost: true,
+    alpn: ["xmpp-client"],
+    transport: "tcp",
+    limits: {},
+    meter: new TrafficMeter(),
+  };
 }

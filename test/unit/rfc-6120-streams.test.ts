@@ -10,10 +10,9 @@ import type { ScenarioDefinition } from "../../src/checks/types.js";
 import type { CheckResult } from "../../src/report/types.js";
 import { judge } from "../../src/runner/run.js";
 import type { ScenarioEnvironment } from "../../src/scenario/scenario.js";
-import { TrafficMeter } from "../../src/session/traffic.js";
 import { makeCertificate, type Certificate } from "../fakes/certificate.js";
 import { startLaxServer, startMuteServer, type FakeStreamServer } from "../fakes/stream-servers.js";
-import { context } from "./fixtures.js";
+import { context, fakeTarget } from "./fixtures.js";
 
 const DOMAIN = "fake.test";
 
@@ -26,19 +25,7 @@ async function judgeAll(port: number, certificate: Certificate): Promise<Record<
     openStream: async () => {
       throw new Error("the stream checks open raw connections only");
     },
-    target: {
-      domain: DOMAIN,
-      host: "127.0.0.1",
-      port,
-      mode: "starttls",
-      tls: { ca: certificate.cert },
-      timeoutMs: 800,
-      configuredHost: true,
-      alpn: ["xmpp-client"],
-      transport: "tcp",
-      limits: {},
-      meter: new TrafficMeter(),
-    },
+    target: fakeTarget(DOMAIN, port, certificate.cert),
     waitMs: 800,
     scenarioTimeoutMs: 10_000,
   };
