@@ -6,6 +6,7 @@ import rfc5802 from "./rfc-5802-scram.js";
 import rfc6120 from "./rfc-6120-core.js";
 import rfc6120Streams from "./rfc-6120-streams.js";
 import rfc6120Binding from "./rfc-6120-binding.js";
+import rfc6120Stanzas from "./rfc-6120-stanzas.js";
 import rfc6121 from "./rfc-6121-im.js";
 import rfc7395 from "./rfc-7395-websocket.js";
 import rfc7590 from "./rfc-7590-tls.js";
@@ -53,7 +54,7 @@ import xep0421 from "./xep-0421-occupant-id.js";
 import xep0484 from "./xep-0484-fast.js";
 
 export const ALL_CHECKS: readonly Check[] = [
-  ...rfc5802, ...rfc6120, ...rfc6120Streams, ...rfc6120Binding, ...rfc6121, ...rfc7395, ...rfc7590,
+  ...rfc5802, ...rfc6120, ...rfc6120Streams, ...rfc6120Binding, ...rfc6120Stanzas, ...rfc6121, ...rfc7395, ...rfc7590,
   ...xep0012, ...xep0030, ...xep0045, ...xep0048, ...xep0049, ...xep0054, ...xep0065, ...xep0077, ...xep0092,
   ...xep0114, ...xep0115, ...xep0153, ...xep0156, ...xep0157, ...xep0160, ...xep0163, ...xep0191, ...xep0198, ...xep0199,
   ...xep0202, ...xep0206, ...xep0215, ...xep0223, ...xep0237, ...xep0249, ...xep0280, ...xep0313, ...xep0352, ...xep0357,

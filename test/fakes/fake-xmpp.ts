@@ -75,6 +75,8 @@ export interface FakeXmppOptions {
   peer?: { username: string; password: string };
   /** Deliver messages to the session bound to their full 'to' (from the sender's full JID). */
   routing?: boolean;
+  /** Breaking RFC 6120 §8 on purpose: routed messages keep a forged 'from' and lose xml:lang and every child but <body/>; iq results and errors are answered. */
+  mangle?: boolean;
   /**
    * XEP-0352: "hold" keeps body-less messages for an inactive session until <active/>,
    * "drop" discards them, "ignore" accepts the nonzas and does nothing,
@@ -295,7 +297,11 @@ export async function startFakeXmpp(options: FakeXmppOptions = {}): Promise<Fake
       for (const [jid, target] of bound) if (jid === to || (!to.includes("/") && jid.startsWith(`${to}/`))) routeTo(target, el);
     };
     const routeTo = (target: { deliver: (text: string) => void; csi: CsiState }, el: Element) => {
-      const copy = xml("message", { ...el.attrs, from: connection.jid }, ...el.getChildElements());
+      const { "xml:lang": lang, ...attrs } = el.attrs;
+      const copy = options.mangle
+        ? xml("message", { ...attrs, from: el.attrs.from ?? connection.jid }, ...el.getChildren("body"))
+        : xml("message", { ...el.attrs, from: connection.jid }, ...el.getChildElements());
+      void lang;
       const unimportant = !copy.getChild("body");
       if (unimportant && target.csi.inactive && options.csi?.mode === "drop") return;
       if (unimportant) target.deliver(copy.toString());
@@ -358,6 +364,7 @@ export async function startFakeXmpp(options: FakeXmppOptions = {}): Promise<Fake
         return;
       }
       if (typeof action === "object" && "streamError" in action) return streamError(action.streamError, action.text);
+      if (options.mangle && el.is("iq") && (el.attrs.type === "result" || el.attrs.type === "error")) return send(errorReply(el, "bad-request", "modify"));
       if (!el.is("iq") || (el.attrs.type !== "get" && el.attrs.type !== "set")) return; // messages and presence go nowhere
       const reply = typeof action === "object" ? errorReply(el, action.error, action.type, action.text) : answer(el);
       if (action === "wrong-id") reply.attrs.id = `${el.attrs.id}-not-yours`;

@@ -8,7 +8,7 @@ import { ALL_CHECKS } from "../../src/checks/index.js";
 import { levelOf, parseCsv, requirementRow, requirementRows, rfcCoverage } from "../../src/checks/rfc-requirements.js";
 
 /** Rows covered when this was last raised; raise it with every check added. */
-const COVERED_AT_LEAST = 74;
+const COVERED_AT_LEAST = 94;
 
 describe("RFC 6120 / 6121 requirement rows", () => {
   it("are read whole from the CSV: 472 rows, keys unique and stable by section and order", () => {
