@@ -84,12 +84,12 @@ describe("HTML report of one server", () => {
     expect(anchor("prosody.test", "xep0313.account-query")).toBe("prosody.test-xep0313.account-query");
   });
 
-  it("groups an RFC's checks under a heading per section, each with its verdicts counted, in the order they come", () => {
+  it("groups an RFC's checks under a heading per section, each with its verdicts counted, in the RFC's order", () => {
     const r = fixture();
     const target = r.targets[0]!;
     const base = check(target, "rfc6120.bind-full-jid");
     const at = (id: string, section: string, verdict: CheckResult["verdict"]): CheckResult => ({ ...base, id, verdict, spec: { ...base.spec, section } });
-    target.checks = [...target.checks.filter((c) => c.spec.doc !== "RFC 6120"), at("rfc6120.4.1.a", "4.1", "pass"), at("rfc6120.4.7.3.b", "4.7.3", "fail"), at("rfc6120.11.5.c", "11.5", "warn")];
+    target.checks = [...target.checks.filter((c) => c.spec.doc !== "RFC 6120"), at("rfc6120.11.5.c", "11.5", "warn"), at("rfc6120.4.1.a", "4.1", "pass"), at("rfc6120.4.7.3.b", "4.7.3", "fail")];
     const out = renderHtml(r);
     const section = out.slice(out.indexOf(`<section class="spec" id="${anchor(id, "RFC 6120")}"`));
     const headings = [...section.slice(0, section.indexOf("</section>")).matchAll(/<h5 class="section">([^<]*)<span class="muted">\(([^)]*)\)/g)].map((m) => `${m[1]!.trim()}: ${m[2]}`);

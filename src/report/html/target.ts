@@ -162,9 +162,9 @@ const RFC_SECTIONS: Record<string, Record<string, string>> = {
 };
 
 /**
- * An RFC's checks under a heading per top-level section, as its depth
- * checks are numbered (the section of each is in its spec reference), each
- * heading with its verdicts counted; other specs' checks as they come.
+ * An RFC's checks under a heading per top-level section, in the RFC's
+ * order (the section of each is in its spec reference), each heading with
+ * its verdicts counted; other specs' checks as they come.
  */
 function grouped(ctx: TargetContext, doc: string, checks: CheckResult[], software: Software | undefined): string {
   const titles = RFC_SECTIONS[doc];
@@ -174,7 +174,10 @@ function grouped(ctx: TargetContext, doc: string, checks: CheckResult[], softwar
     sections.set(top, [...(sections.get(top) ?? []), c]);
   }
   if (!titles || sections.size < 2) return checks.map((c) => check(ctx, c, software)).join("");
+  // In the RFC's order: §4 before §11, appendices last.
+  const order = (top: string) => (/^\d+$/.test(top) ? Number(top) : Number.MAX_SAFE_INTEGER);
   return [...sections]
+    .sort(([a], [b]) => order(a) - order(b))
     .map(([top, list]) => {
       const counts = VERDICTS.map((v) => [v, list.filter((c) => c.verdict === v).length] as const).filter(([, n]) => n > 0);
       return (
