@@ -14,11 +14,13 @@ import { connectOptions } from "../scenario/sasl2.js";
 import { SessionError, StanzaError } from "../session/errors.js";
 import { NS_BIND, loginWithoutBind, type Session } from "../session/login.js";
 import { NS_PING, type XmppStream } from "../session/stream.js";
+import type { FeatureSnapshot } from "../facts.js";
+import { featuresAt } from "./advertisement.js";
 import { rowCheck, rowJudgement } from "./rfc-requirements.js";
 
-/** The probe's features at `stage` ("after-auth", or the last one before it), parsed. */
-function featuresAt(snapshots: { stage: string; xml: string }[], afterAuth: boolean): Element | undefined {
-  const snapshot = afterAuth ? snapshots.find((s) => s.stage === "after-auth") : [...snapshots].reverse().find((s) => s.stage !== "after-auth");
+/** The probe's features after SASL, or the last ones before it, parsed. */
+function featuresOf(snapshots: FeatureSnapshot[], stage: "after-auth" | "before-auth"): Element | undefined {
+  const snapshot = featuresAt(snapshots, stage);
   return snapshot ? parse(snapshot.xml) : undefined;
 }
 
@@ -63,7 +65,7 @@ export default [
     title: "The stream features after SASL offer resource binding",
     also: ["6120/7.2#1"],
     run: (ctx) => {
-      const features = featuresAt(ctx.probe.streamFeatures, true);
+      const features = featuresOf(ctx.probe.streamFeatures, "after-auth");
       const offered = Boolean(features?.getChild("bind", NS_BIND));
       return {
         verdict: offered ? "pass" : "fail",
@@ -78,7 +80,7 @@ export default [
     id: "rfc6120.7.4.no-bind-before-auth",
     title: "Resource binding is not offered before authentication",
     run: (ctx) => {
-      const features = featuresAt(ctx.probe.streamFeatures, false);
+      const features = featuresOf(ctx.probe.streamFeatures, "before-auth");
       const early = Boolean(features?.getChild("bind", NS_BIND));
       return {
         verdict: features ? (early ? "fail" : "pass") : "skip",

@@ -13,11 +13,9 @@ import parse from "@xmpp/xml/lib/parse.js";
 import { withBody, type Actor } from "../scenario/actor.js";
 import type { Scenario } from "../scenario/scenario.js";
 import { SessionError } from "../session/errors.js";
-import { NS_PING } from "../session/stream.js";
+import { NS_PING, NS_STANZAS } from "../session/stream.js";
 import { canonical } from "../xmpp/xml.js";
 import { rowCheck } from "./rfc-requirements.js";
-
-const NS_STANZAS = "urn:ietf:params:xml:ns:xmpp-stanzas";
 
 /** The stanza error conditions of RFC 6120 §8.3.3 and their types (§8.3.2). */
 const CONDITIONS = new Set([

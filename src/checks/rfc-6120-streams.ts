@@ -15,13 +15,13 @@
 import type { Element } from "@xmpp/xml";
 import type { ProbeResult } from "../facts.js";
 import type { Scenario } from "../scenario/scenario.js";
+import { NS_SASL, SASL_CONDITIONS } from "../session/login.js";
 import { NS_STREAM_ERRORS, type RawStream, type ServerSide } from "../session/raw-stream.js";
+import { NS_STREAM, NS_TLS } from "../session/stream.js";
 import { Transcript, type TranscriptEntry } from "../session/transcript.js";
 import { rowCheck } from "./rfc-requirements.js";
 import type { ScenarioDefinition } from "./types.js";
 
-const NS_TLS = "urn:ietf:params:xml:ns:xmpp-tls";
-const NS_SASL = "urn:ietf:params:xml:ns:xmpp-sasl";
 
 /** What the server has sent, in a line for an expected/actual pair. */
 function described(server: ServerSide): string {
@@ -202,7 +202,7 @@ const openingChecks = [
     run: async (s) => {
       const { before } = await opening(s);
       const features = before.elements[0];
-      s.ensure(features?.is("features", "http://etherx.jabber.org/streams"), "<stream:features/> as the first element after the header", described(before));
+      s.ensure(features?.is("features", NS_STREAM), "<stream:features/> as the first element after the header", described(before));
       s.summary = `<stream:features/> with ${features!.getChildElements().map((c) => `<${c.getName()}/>`).join(", ") || "nothing"}`;
     },
   }),
@@ -225,7 +225,7 @@ const openingChecks = [
     run: async (s) => {
       const { after } = await opening(s);
       headerOf(s, after, "features after a restart");
-      const features = after!.elements.find((el) => el.is("features", "http://etherx.jabber.org/streams"));
+      const features = after!.elements.find((el) => el.is("features", NS_STREAM));
       s.ensure(features, "<stream:features/> after the restarted header (possibly empty, §4.3.4)", described(after!));
       // §4.3.3: the restart reuses the connection; the old stream is not closed.
       s.ensure(!after!.closedStream && !after!.closedConnection, "the restarted stream open on the same connection", described(after!));
@@ -338,13 +338,11 @@ const openingChecks = [
 
 // ---------------------------------------------------------------- STARTTLS and the SASL offer, from the opening
 
-const NS_STREAMS = "http://etherx.jabber.org/streams";
-
 /** The features on the TLS-protected stream before authentication: after STARTTLS, or the first ones over direct TLS. */
 function securedFeatures(s: Scenario, opening: Opening): Element {
   const side = s.target.mode === "direct" ? opening.before : opening.after;
   if (!side) s.skip("no stream was restarted on TLS: the server offered no STARTTLS, or it failed (rfc6120.5.* say which)");
-  const features = side.elements.find((el) => el.is("features", NS_STREAMS));
+  const features = side.elements.find((el) => el.is("features", NS_STREAM));
   s.ensure(features, "stream features on the TLS-protected stream", described(side));
   return features!;
 }
@@ -352,7 +350,7 @@ function securedFeatures(s: Scenario, opening: Opening): Element {
 /** STARTTLS as the opening negotiated it; a run over direct TLS negotiates none. */
 function starttlsOf(s: Scenario, opening: Opening): NonNullable<Opening["starttls"]> {
   if (s.target.mode === "direct") s.skip("the run uses direct TLS (XEP-0368): no STARTTLS is negotiated");
-  const features = opening.before.elements.find((el) => el.is("features", NS_STREAMS));
+  const features = opening.before.elements.find((el) => el.is("features", NS_STREAM));
   s.ensure(features?.getChild("starttls", NS_TLS), `<starttls xmlns='${NS_TLS}'/> in the first stream features`, features?.toString() ?? described(opening.before));
   s.ensure(opening.starttls?.answer, "an answer to <starttls/>", described(opening.before));
   return opening.starttls!;
@@ -374,7 +372,7 @@ const tlsChecks = [
     run: async (s) => {
       const o = await opening(s);
       starttlsOf(s, o);
-      const features = o.before.elements.find((el) => el.is("features", NS_STREAMS))!;
+      const features = o.before.elements.find((el) => el.is("features", NS_STREAM))!;
       const required = Boolean(features.getChild("starttls", NS_TLS)?.getChild("required"));
       const others = features.getChildElements().filter((c) => !c.is("starttls", NS_TLS));
       if (!required) s.skip("STARTTLS is offered without <required/>: the requirement is about servers that make TLS mandatory");
@@ -468,12 +466,6 @@ async function securedRaw(s: Scenario): Promise<{ raw: RawStream; features: Elem
   return { raw, features: features! };
 }
 
-/** The SASL conditions of RFC 6120 §6.5. */
-const SASL_CONDITIONS = new Set([
-  "aborted", "account-disabled", "credentials-expired", "encryption-required", "incorrect-encoding", "invalid-authzid",
-  "invalid-mechanism", "malformed-request", "mechanism-too-weak", "not-authorized", "temporary-auth-failure",
-]);
-
 /** Sends `request` and waits for the SASL answer: the <failure/>'s condition, or what came instead. */
 async function saslAnswer(s: Scenario, raw: RawStream, request: string): Promise<Element> {
   const before = raw.server.elements.length;
@@ -488,7 +480,7 @@ async function saslAnswer(s: Scenario, raw: RawStream, request: string): Promise
 function failureCondition(s: Scenario, failure: Element, expected: string): string {
   s.ensure(failure.is("failure", NS_SASL), `<failure xmlns='${NS_SASL}'><${expected}/></failure>`, failure.toString());
   const condition = failure.getChildElements().find((c) => c.getName() !== "text")?.getName();
-  s.ensure(condition && SASL_CONDITIONS.has(condition), "one of the SASL error conditions of RFC 6120 §6.5", failure.toString());
+  s.ensure(condition && SASL_CONDITIONS.includes(condition), "one of the SASL error conditions of RFC 6120 §6.5", failure.toString());
   return condition!;
 }
 

@@ -74,37 +74,21 @@ export function levelOf(keyword: string): Level {
   return "MAY";
 }
 
+/** What a check of `key` (and of the rows in `also`) takes from the rows: where, at which level, the sentence. */
+function fromRows(key: string, also: string[] = []) {
+  const row = requirementRow(key);
+  for (const other of also) requirementRow(other);
+  return { spec: rowSpec(row), level: levelOf(row.keyword), requirement: row.requirement, covers: [key, ...also] };
+}
+
 /** A scenario checking one row (and the rows it also settles), quoting the first row's sentence at its level. */
 export function rowCheck(key: string, def: { id: string; title: string; also?: string[]; needs?: ScenarioDefinition["needs"]; run(s: Scenario): Promise<void> }): ScenarioDefinition {
-  const row = requirementRow(key);
-  for (const other of def.also ?? []) requirementRow(other);
-  return defineScenario({
-    id: def.id,
-    spec: rowSpec(row),
-    level: levelOf(row.keyword),
-    requirement: row.requirement,
-    title: def.title,
-    needs: def.needs ?? [],
-    covers: [key, ...(def.also ?? [])],
-    advertised: () => null,
-    run: def.run,
-  });
+  return defineScenario({ id: def.id, title: def.title, needs: def.needs ?? [], ...fromRows(key, def.also), advertised: () => null, run: def.run });
 }
 
 /** The same for a row the probe's facts settle: a pure judgement, no traffic. */
 export function rowJudgement(key: string, def: { id: string; title: string; also?: string[]; run(ctx: CheckContext): CheckOutcome }): CheckDefinition {
-  const row = requirementRow(key);
-  for (const other of def.also ?? []) requirementRow(other);
-  return defineCheck({
-    id: def.id,
-    spec: rowSpec(row),
-    level: levelOf(row.keyword),
-    requirement: row.requirement,
-    title: def.title,
-    needs: ["account"],
-    covers: [key, ...(def.also ?? [])],
-    run: def.run,
-  });
+  return defineCheck({ id: def.id, title: def.title, needs: ["account"], ...fromRows(key, def.also), run: def.run });
 }
 
 /** Where a row's sentence stands. */

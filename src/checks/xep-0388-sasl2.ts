@@ -12,7 +12,7 @@ import { xml } from "@xmpp/xml";
 import { withBody } from "../scenario/actor.js";
 import { ScenarioFailure } from "../scenario/outcome.js";
 import { connectOptions, probedSasl2, requireSasl2, sasl2Advertised, sasl2Login, securedStream } from "../scenario/sasl2.js";
-import { connectSecure, loginWithoutBind, offeredChannelBindings } from "../session/login.js";
+import { SASL_CONDITIONS, connectSecure, loginWithoutBind, offeredChannelBindings } from "../session/login.js";
 import {
   NS_SASL,
   NS_SASL2,
@@ -36,21 +36,6 @@ const spec = (section: string, anchor: string) => ({
   section,
   url: `https://xmpp.org/extensions/xep-0388.html#${anchor}`,
 });
-
-/** RFC 6120 §6.5: the SASL error conditions. */
-export const SASL_CONDITIONS = [
-  "aborted",
-  "account-disabled",
-  "credentials-expired",
-  "encryption-required",
-  "incorrect-encoding",
-  "invalid-authzid",
-  "invalid-mechanism",
-  "malformed-request",
-  "mechanism-too-weak",
-  "not-authorized",
-  "temporary-auth-failure",
-];
 
 function sameJid(a: string | undefined, b: string): boolean {
   return a !== undefined && a.toLowerCase() === b.toLowerCase();

@@ -21,6 +21,22 @@ export const NS_SASL_CB = "urn:xmpp:sasl-cb:0";
 export const NS_BIND = "urn:ietf:params:xml:ns:xmpp-bind";
 export const NS_SESSION = "urn:ietf:params:xml:ns:xmpp-session";
 
+/** RFC 6120 §6.5: the SASL error conditions. */
+export const SASL_CONDITIONS: readonly string[] = [
+  "aborted",
+  "account-disabled",
+  "credentials-expired",
+  "encryption-required",
+  "incorrect-encoding",
+  "invalid-authzid",
+  "invalid-mechanism",
+  "malformed-request",
+  "mechanism-too-weak",
+  "not-authorized",
+  "temporary-auth-failure",
+];
+
+
 /**
  * Strongest first. PLAIN is used only over TLS, and TLS is all we speak.
  * The -PLUS variants are not chosen by default: a channel binding that a

@@ -14,7 +14,8 @@ import type { Element } from "@xmpp/xml";
 import { SessionError, withDeadline } from "./errors.js";
 import type { TrafficMeter } from "./traffic.js";
 import { REDACTED, Transcript, redactedXml } from "./transcript.js";
-import type { TcpOptions } from "./tcp.js";
+import { NS_TLS } from "./stream.js";
+import { NS_STREAM, type TcpOptions } from "./tcp.js";
 import { secureContextFor, tlsError } from "./transport.js";
 import { StreamReader, xmlLimits } from "./xml-reader.js";
 
@@ -91,7 +92,7 @@ export class RawStream {
       version: "1.0",
       "xml:lang": "en",
       xmlns: "jabber:client",
-      "xmlns:stream": "http://etherx.jabber.org/streams",
+      "xmlns:stream": NS_STREAM,
       ...attrs,
     };
     const text = Object.entries(all)
@@ -148,11 +149,11 @@ export class RawStream {
   async starttls(): Promise<{ answer: Element | undefined; bytes: Buffer; secured: boolean }> {
     const before = this.server.elements.length;
     const from = this.server.bytes.length;
-    this.write("<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>");
+    this.write(`<starttls xmlns='${NS_TLS}'/>`);
     await this.until((s) => s.elements.length > before || s.streamError !== undefined);
     const answer = this.server.elements[before];
     const bytes = this.server.bytes.subarray(from);
-    if (!answer?.is("proceed", "urn:ietf:params:xml:ns:xmpp-tls")) return { answer, bytes, secured: false };
+    if (!answer?.is("proceed", NS_TLS)) return { answer, bytes, secured: false };
     await this.handshake(undefined);
     return { answer, bytes, secured: true };
   }
@@ -219,7 +220,7 @@ export class RawStream {
       },
       element: (el) => {
         this.server.elements.push(el);
-        if (el.is("error", "http://etherx.jabber.org/streams")) {
+        if (el.is("error", NS_STREAM)) {
           const condition = el.getChildElements().find((c) => c.getNS() === NS_STREAM_ERRORS && c.getName() !== "text");
           this.server.streamError = { condition: condition?.getName(), text: el.getChild("text", NS_STREAM_ERRORS)?.text(), element: el };
         }
@@ -268,5 +269,5 @@ function redactSasl(text: string): string {
 }
 
 function isFeatures(el: Element): boolean {
-  return el.is("features", "http://etherx.jabber.org/streams");
+  return el.is("features", NS_STREAM);
 }
